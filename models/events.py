@@ -1,0 +1,108 @@
+"""The five input events of EVENTS.md, strict on the wire.
+
+Strict mode makes `"12"` for an int, `"true"` for a bool and `1.0` for an int
+wrong types; the one lax field is `amount`, which the contract lets producers
+send as a JSON string or number (NaN and infinities rejected). Unknown fields
+are ignored so producers can evolve first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from models.settings import CURRENCY_PATTERN
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Score = Annotated[int, Field(ge=0, le=10)]
+Money = Annotated[Decimal, Field(strict=False, ge=0, allow_inf_nan=False)]
+Currency = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
+
+EventKind = Literal["signup", "payment", "cancellation", "activity", "survey"]
+
+
+class PaymentStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class PaymentKind(StrEnum):
+    SUBSCRIPTION = "subscription"
+    ONE_TIME = "one_time"
+
+
+class Interval(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    event_id: Id
+    occurred_at: AwareDatetime
+    account_id: Id
+
+
+class Signup(Event):
+    user_id: str | None = None
+    plan: str | None = None
+    trial: bool = False
+    channel: str | None = None
+
+
+class Payment(Event):
+    amount: Money
+    currency: Currency
+    status: PaymentStatus = PaymentStatus.SUCCEEDED
+    kind: PaymentKind = PaymentKind.SUBSCRIPTION
+    interval: Interval = Interval.MONTH
+    interval_count: Annotated[int, Field(ge=1)] = 1
+    plan: str | None = None
+
+
+class Cancellation(Event):
+    effective_at: AwareDatetime | None = None
+    reason: str | None = None
+    voluntary: bool = True
+    comment: str | None = None
+
+    @model_validator(mode="after")
+    def _effective_not_before_occurred(self) -> Cancellation:
+        if self.effective_at is not None and self.effective_at < self.occurred_at:
+            raise ValueError("effective_at is before occurred_at")
+        return self
+
+    @property
+    def effective(self) -> datetime:
+        return self.occurred_at if self.effective_at is None else self.effective_at
+
+
+class Activity(Event):
+    user_id: Id
+    action: str | None = None
+
+
+class Survey(Event):
+    user_id: Id
+    score: Score
+    comment: str | None = None
+
+
+AnyEvent = Signup | Payment | Cancellation | Activity | Survey
+
+MODELS: dict[EventKind, type[Event]] = {
+    "signup": Signup,
+    "payment": Payment,
+    "cancellation": Cancellation,
+    "activity": Activity,
+    "survey": Survey,
+}

@@ -1,0 +1,85 @@
+"""Configuration, read from `GROWTH_*` environment variables.
+
+One settings object feeds the decoder (currencies, size limit), the engine
+(windows, lateness, grace) and the shells (topics, Kafka, Redis), so replay and
+the worker cannot disagree about a threshold.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+def _parse_rates(value: Any) -> dict[str, Decimal]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value, parse_float=Decimal, parse_int=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"GROWTH_FX_RATES is not JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise ValueError("GROWTH_FX_RATES must be a JSON object of currency -> rate")
+    rates: dict[str, Decimal] = {}
+    for code, rate in value.items():
+        if not isinstance(code, str) or len(code) != 3 or not code.isascii() or not code.isupper():
+            raise ValueError(f"GROWTH_FX_RATES: {code!r} is not a 3-letter ISO 4217 code")
+        try:
+            dec = Decimal(str(rate))
+        except ArithmeticError:
+            raise ValueError(f"GROWTH_FX_RATES: rate of {code} is not a number") from None
+        if not dec.is_finite() or dec <= 0:
+            raise ValueError(f"GROWTH_FX_RATES: rate of {code} must be a positive number")
+        rates[code] = dec
+    return rates
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GROWTH_", extra="ignore", frozen=True)
+
+    reporting_currency: str = Field(default="USD", pattern=CURRENCY_PATTERN)
+    fx_rates: Annotated[dict[str, Decimal], NoDecode] = Field(
+        default_factory=lambda: {"USD": Decimal(1)}
+    )
+    window_days: int = Field(default=30, ge=1, le=366)
+    nps_window_days: int = Field(default=90, ge=1, le=3660)
+    lateness_days: int = Field(default=30, ge=0, le=366)
+    lapse_grace_days: int = Field(default=14, ge=0, le=366)
+    max_message_bytes: int = Field(default=1_000_000, ge=64)
+
+    topic_signups: str = "signups"
+    topic_payments: str = "payments"
+    topic_cancellations: str = "cancellations"
+    topic_activity: str = "activity"
+    topic_surveys: str = "surveys"
+    topic_metric_changes: str = "metric-changes"
+    topic_churn_alerts: str = "churn-alerts"
+    topic_dead_letters: str = "dead-letters"
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _rates(cls, value: Any) -> dict[str, Decimal]:
+        return _parse_rates(value)
+
+    @model_validator(mode="after")
+    def _reporting_currency_has_rate(self) -> Settings:
+        if self.reporting_currency not in self.fx_rates:
+            object.__setattr__(
+                self, "fx_rates", {**self.fx_rates, self.reporting_currency: Decimal(1)}
+            )
+        return self
+
+    def input_topics(self) -> dict[str, str]:
+        """Topic name -> event kind (`signup`, `payment`, ...)."""
+        return {
+            self.topic_signups: "signup",
+            self.topic_payments: "payment",
+            self.topic_cancellations: "cancellation",
+            self.topic_activity: "activity",
+            self.topic_surveys: "survey",
+        }

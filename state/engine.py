@@ -1,0 +1,259 @@
+"""The metric engine: applies one validated event to the state of one partition.
+
+Plain Python, no framework and no I/O. Both shells (the embedded replay and the
+Faust worker) feed it decoded events in delivery order and read figures through
+`state.figures`. Every step follows METRICS.md "Order of work"; the readings of
+open points are in docs/DECISIONS.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from models.events import (
+    Activity,
+    AnyEvent,
+    Cancellation,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Signup,
+    Survey,
+)
+from models.settings import Settings
+from state.activity import ActivityBook
+from state.clock import US_PER_DAY, add_interval, day_to_date, days, iso_utc, to_micros
+from state.dedupe import SeenIds
+from state.figures import Group, Partial, Value, Windows, figures_at
+from state.money import ZERO, monthly_amount
+from state.mrr import Account, Change, MrrBook
+from state.nps import NpsBook
+from state.signups import SignupBook
+from state.timers import TimerKind, TimerQueue
+
+
+class Outcome:
+    """Bits returned by `Engine.apply` beside the `Group` bits of changed figures."""
+
+    LATE: Final = 64
+    DUPLICATE: Final = 128
+
+
+class Engine:
+    __slots__ = (
+        "_grace",
+        "_handlers",
+        "_keep_days",
+        "_keep_nps_days",
+        "_lateness",
+        "_lateness_days",
+        "_rates",
+        "activity",
+        "dead_letters",
+        "duplicates",
+        "events",
+        "ledger",
+        "movements",
+        "nps",
+        "seen",
+        "signups",
+        "stream_time",
+        "timers",
+        "windows",
+    )  # fmt: skip
+
+    def __init__(self, settings: Settings) -> None:
+        self.windows = Windows(settings.window_days, settings.nps_window_days)
+        self._lateness_days = settings.lateness_days
+        self._lateness = days(settings.lateness_days)
+        self._grace = days(settings.lapse_grace_days)
+        self._rates = dict(settings.fx_rates)
+        self._keep_days = settings.window_days + settings.lateness_days + 1
+        self._keep_nps_days = settings.nps_window_days + settings.lateness_days + 1
+        self.ledger = MrrBook()
+        self.activity = ActivityBook()
+        self.nps = NpsBook()
+        self.signups = SignupBook()
+        self.seen = SeenIds()
+        self.timers = TimerQueue()
+        self.stream_time: int | None = None
+        self.events = 0
+        self.duplicates = 0
+        self.dead_letters = 0
+        self.movements: list[Change] | None = None
+        """When a list, every movement is appended to it (for shells that report them)."""
+        self._handlers: dict[type[Any], Callable[[Any, int], int]] = {
+            Signup: self._signup,
+            Payment: self._payment,
+            Cancellation: self._cancellation,
+            Activity: self._activity,
+            Survey: self._survey,
+        }
+
+    @property
+    def day(self) -> int | None:
+        return None if self.stream_time is None else self.stream_time // US_PER_DAY
+
+    def count_dead_letter(self) -> None:
+        """A message that failed validation (the shell routes it to dead letters)."""
+        self.dead_letters += 1
+
+    def apply(self, event: AnyEvent) -> int:
+        """Steps 2-6 of the order of work; returns `Group` bits of what may have changed."""
+        at = to_micros(event.occurred_at)
+        now = self.stream_time
+        if now is not None and at < now - self._lateness:
+            self.dead_letters += 1
+            return Outcome.LATE | Group.COUNTERS
+        if not self.seen.add(event.event_id, at // US_PER_DAY):
+            self.duplicates += 1
+            return Outcome.DUPLICATE | Group.COUNTERS
+        self.events += 1
+        changed = Group.COUNTERS
+        if now is None or at > now:
+            self.stream_time = at
+            if now is None or at // US_PER_DAY != now // US_PER_DAY:
+                self._forget_old_days(at // US_PER_DAY)
+                changed = Group.ALL
+        changed |= self._fire_due()
+        changed |= self._handlers[type(event)](event, at)
+        return changed | self._fire_due()
+
+    def advance_to(self, moment: int) -> int:
+        """Move stream time to `moment` (µs) without an event, firing what falls due."""
+        now = self.stream_time
+        if now is not None and moment <= now:
+            return 0
+        self.stream_time = moment
+        changed = 0
+        if now is None or moment // US_PER_DAY != now // US_PER_DAY:
+            self._forget_old_days(moment // US_PER_DAY)
+            changed = Group.ALL
+        return changed | self._fire_due()
+
+    def partial(self) -> Partial:
+        return Partial(
+            mrr=self.ledger.mrr,
+            paying=self.ledger.paying,
+            movement_days=self.ledger.days,
+            activity_days=self.activity.by_day,
+            nps_days=self.nps.by_day,
+            signup_days=self.signups.by_day,
+            events=self.events,
+            duplicates=self.duplicates,
+            dead_letters=self.dead_letters,
+        )
+
+    def figures(self, groups: int = Group.ALL) -> dict[str, Value]:
+        return figures_at([self.partial()], self.day, self.windows, groups)
+
+    def snapshot(self) -> dict[str, Value | str]:
+        """Every figure of METRICS.md, plus `as_of` (stream time) and `day`."""
+        now, day = self.stream_time, self.day
+        head: dict[str, Value | str] = {
+            "as_of": None if now is None else iso_utc(now),
+            "day": None if day is None else day_to_date(day).isoformat(),
+        }
+        return head | self.figures()
+
+    # -- time ---------------------------------------------------------------------
+
+    def _forget_old_days(self, today: int) -> None:
+        self.ledger.forget_days_before(today - self._keep_days)
+        self.activity.forget_days_before(today - self._keep_days)
+        self.signups.forget_days_before(today - self._keep_days)
+        self.nps.forget_days_before(today - self._keep_nps_days)
+        self.seen.forget_days_before(today - self._lateness_days)
+
+    def _fire_due(self) -> int:
+        now = self.stream_time
+        assert now is not None
+        changed = 0
+        while (timer := self.timers.next_due(now)) is not None:
+            at, _, kind, account_id = timer
+            account = self.ledger.accounts[account_id]
+            if kind is TimerKind.CANCELLATION:
+                if account.cancel_effective_at != at:
+                    continue
+                account.cancel_requested_at = account.cancel_effective_at = None
+            elif account.paid_through is None or account.paid_through + self._grace != at:
+                continue
+            changed |= self._set_mrr(account_id, account, ZERO, at // US_PER_DAY)
+        return changed
+
+    # -- events ---------------------------------------------------------------------
+
+    def _set_mrr(self, account_id: str, account: Account, after: Any, day: int) -> int:
+        change = self.ledger.set_mrr(account_id, account, after, day)
+        if change is None:
+            return 0
+        if self.movements is not None:
+            self.movements.append(change)
+        return Group.MRR
+
+    def _is_stale(self, account: Account, at: int) -> bool:
+        return account.changed_at is not None and at < account.changed_at
+
+    def _payment(self, event: Payment, at: int) -> int:
+        if (
+            event.status is not PaymentStatus.SUCCEEDED
+            or event.kind is not PaymentKind.SUBSCRIPTION
+        ):
+            return 0
+        account = self.ledger.account(event.account_id)
+        if self._is_stale(account, at):
+            return 0
+        account.changed_at = at
+        if event.plan is not None:
+            account.plan = event.plan
+        requested = account.cancel_requested_at
+        if requested is not None and at > requested:
+            account.cancel_requested_at = account.cancel_effective_at = None
+        account.paid_through = add_interval(at, event.interval, event.interval_count)
+        if self._grace:
+            self.timers.schedule(
+                account.paid_through + self._grace, TimerKind.LAPSE, event.account_id
+            )
+        monthly = monthly_amount(
+            event.amount, event.currency, event.interval, event.interval_count, self._rates
+        )
+        return self._set_mrr(event.account_id, account, monthly, at // US_PER_DAY)
+
+    def _cancellation(self, event: Cancellation, at: int) -> int:
+        account = self.ledger.account(event.account_id)
+        if self._is_stale(account, at):
+            return 0
+        account.changed_at = at
+        effective = at if event.effective_at is None else to_micros(event.effective_at)
+        assert self.stream_time is not None
+        if effective <= self.stream_time:
+            account.cancel_requested_at = account.cancel_effective_at = None
+            return self._set_mrr(event.account_id, account, ZERO, effective // US_PER_DAY)
+        account.cancel_requested_at = at
+        account.cancel_effective_at = effective
+        self.timers.schedule(effective, TimerKind.CANCELLATION, event.account_id)
+        return 0
+
+    def _signup(self, event: Signup, at: int) -> int:
+        account = self.ledger.account(event.account_id)
+        if account.plan is None and event.plan is not None:
+            account.plan = event.plan
+        return Group.SIGNUPS if self.signups.sign_up(event.account_id, at // US_PER_DAY) else 0
+
+    def _activity(self, event: Activity, at: int) -> int:
+        account = self.ledger.account(event.account_id)
+        if account.last_active is None or at > account.last_active:
+            account.last_active = at
+        user = (event.account_id, event.user_id)
+        return Group.ACTIVITY if self.activity.touch(user, at // US_PER_DAY) else 0
+
+    def _survey(self, event: Survey, at: int) -> int:
+        respondent = (event.account_id, event.user_id)
+        if not self.nps.respond(respondent, at, at // US_PER_DAY, event.score):
+            return 0
+        account = self.ledger.account(event.account_id)
+        if account.last_score_at is None or at >= account.last_score_at:
+            account.last_score_at = at
+            account.last_score = event.score
+        return Group.NPS

@@ -1,0 +1,157 @@
+"""Accounts, their MRR, and the MRR movements by the day they take effect.
+
+An account's MRR is assigned, never incremented; every change of it is exactly
+one movement (METRICS.md "Movements"). Movements are kept per effect day, and
+within a day per *streak start* for the kinds that can belong to the starting
+cohort, so that the window figures and the cohort can be evaluated at any day
+D: the worker's aggregator evaluates partitions' buckets at the global D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from state.money import ZERO
+
+
+class Status(StrEnum):
+    PROSPECT = "prospect"
+    PAYING = "paying"
+    CHURNED = "churned"
+
+
+class Movement(StrEnum):
+    NEW = "new"
+    EXPANSION = "expansion"
+    CONTRACTION = "contraction"
+    CHURN = "churn"
+    REACTIVATION = "reactivation"
+
+
+@dataclass(slots=True)
+class Account:
+    mrr: Decimal = ZERO
+    ever_paid: bool = False
+    changed_at: int | None = None
+    """`occurred_at` (µs) of the last event that changed the subscription (stale rule)."""
+    paid_through: int | None = None
+    streak_start: int | None = None
+    """Day the current (or last) paying streak began."""
+    cancel_requested_at: int | None = None
+    cancel_effective_at: int | None = None
+    plan: str | None = None
+    last_active: int | None = None
+    last_score: int | None = None
+    last_score_at: int | None = None
+
+    @property
+    def status(self) -> Status:
+        if self.mrr > 0:
+            return Status.PAYING
+        return Status.CHURNED if self.ever_paid else Status.PROSPECT
+
+
+@dataclass(slots=True)
+class CohortMovements:
+    """Movements of accounts whose paying streak began on one given day."""
+
+    expansion: Decimal = ZERO
+    contraction: Decimal = ZERO
+    churned: Decimal = ZERO
+    churned_count: int = 0
+
+
+@dataclass(slots=True)
+class DayMovements:
+    new: Decimal = ZERO
+    new_count: int = 0
+    expansion: Decimal = ZERO
+    expansion_count: int = 0
+    contraction: Decimal = ZERO
+    contraction_count: int = 0
+    churned: Decimal = ZERO
+    churned_count: int = 0
+    reactivation: Decimal = ZERO
+    reactivation_count: int = 0
+    by_streak_start: dict[int, CohortMovements] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One movement, as `MrrBook.set_mrr` made it."""
+
+    account_id: str
+    movement: Movement
+    amount: Decimal
+    before: Decimal
+    after: Decimal
+    day: int
+    streak_start: int
+
+
+class MrrBook:
+    __slots__ = ("accounts", "days", "mrr", "paying")
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.days: dict[int, DayMovements] = {}
+        self.mrr: Decimal = ZERO
+        self.paying: int = 0
+
+    def account(self, account_id: str) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            account = self.accounts[account_id] = Account()
+        return account
+
+    def set_mrr(self, account_id: str, account: Account, after: Decimal, day: int) -> Change | None:
+        """Assign an account's MRR on `day`; record the one movement it makes, if any."""
+        before = account.mrr
+        if after == before:
+            return None
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self.days[day] = DayMovements()
+        if before == 0:
+            movement = Movement.REACTIVATION if account.ever_paid else Movement.NEW
+            amount = after
+            account.ever_paid = True
+            account.streak_start = day
+            if movement is Movement.NEW:
+                bucket.new += amount
+                bucket.new_count += 1
+            else:
+                bucket.reactivation += amount
+                bucket.reactivation_count += 1
+            self.paying += 1
+        else:
+            cohort = bucket.by_streak_start.get(account.streak_start)  # type: ignore[arg-type]
+            if cohort is None:
+                cohort = bucket.by_streak_start[account.streak_start] = CohortMovements()  # type: ignore[index]
+            if after == 0:
+                movement, amount = Movement.CHURN, before
+                bucket.churned += amount
+                bucket.churned_count += 1
+                cohort.churned += amount
+                cohort.churned_count += 1
+                self.paying -= 1
+            elif after > before:
+                movement, amount = Movement.EXPANSION, after - before
+                bucket.expansion += amount
+                bucket.expansion_count += 1
+                cohort.expansion += amount
+            else:
+                movement, amount = Movement.CONTRACTION, before - after
+                bucket.contraction += amount
+                bucket.contraction_count += 1
+                cohort.contraction += amount
+        self.mrr += after - before
+        account.mrr = after
+        assert account.streak_start is not None
+        return Change(account_id, movement, amount, before, after, day, account.streak_start)
+
+    def forget_days_before(self, day: int) -> None:
+        for old in [d for d in self.days if d < day]:
+            del self.days[old]

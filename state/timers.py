@@ -1,0 +1,40 @@
+"""Time-driven changes (scheduled cancellations, lapses), due when stream time reaches them.
+
+A min-heap by (effect time, creation order). Entries are not removed when a
+schedule is withdrawn or replaced: the engine checks at firing time that the
+entry still matches the account's state (lazy deletion keeps scheduling O(log n)).
+"""
+
+from __future__ import annotations
+
+import heapq
+from enum import IntEnum
+
+
+class TimerKind(IntEnum):
+    CANCELLATION = 0
+    LAPSE = 1
+
+
+Timer = tuple[int, int, TimerKind, str]
+
+
+class TimerQueue:
+    __slots__ = ("_heap", "_seq")
+
+    def __init__(self) -> None:
+        self._heap: list[Timer] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def schedule(self, at: int, kind: TimerKind, account_id: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, account_id))
+
+    def next_due(self, now: int) -> Timer | None:
+        heap = self._heap
+        if heap and heap[0][0] <= now:
+            return heapq.heappop(heap)
+        return None
