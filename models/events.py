@@ -99,7 +99,7 @@ class Survey(Event):
 
 AnyEvent = Signup | Payment | Cancellation | Activity | Survey
 
-MODELS: dict[EventKind, type[Event]] = {
+MODELS: dict[str, type[Event]] = {
     "signup": Signup,
     "payment": Payment,
     "cancellation": Cancellation,
