@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 
 from models.decode import Decoder, Reason, Rejection
+from models.envelope import good_line_validator
+from models.events import AnyEvent, Payment
 from models.outputs import dead_letter, now_iso
 from models.settings import Settings
 from state.changes import ChangeTracker
@@ -61,7 +63,7 @@ def replay_lines(
     outputs = outputs or ReplayOutputs()
     engine = Engine(settings)
     decoder = Decoder(settings)
-    decode, apply = decoder.decode, engine.apply
+    good_line = good_line_validator(settings)
     on_dead_letter, on_change, on_progress = outputs.dead_letter, outputs.change, outputs.progress
     reasons = outputs.dead_letter_reasons
     tracker = ChangeTracker(engine.figures(), engine.windows) if on_change else None
@@ -71,35 +73,48 @@ def replay_lines(
         read += len(line)
         if on_progress is not None and not offset & 4095:
             on_progress(read, offset)
-        if not line.strip():
+        good = good_line(line)
+        if good is not None:
+            event: AnyEvent | None = good[0]
+            rejection = decoder.check(event) if type(event) is Payment else None
+        elif not line.strip():
             continue
-        parts = _envelope(line)
-        if isinstance(parts, Rejection):
-            rejection, topic, raw, key = parts, None, line, None
         else:
-            topic, raw, key = parts
-            decoded = decode(topic, raw)
-            if isinstance(decoded, Rejection):
-                rejection = decoded
-            else:
-                changed = apply(decoded)
-                if not changed & Outcome.LATE:
-                    if tracker is not None:
-                        _report_changes(engine, tracker, changed, decoded.event_id, on_change)
-                    continue
-                rejection = _LATE
-        if rejection is not _LATE:
+            event, rejection = _decode_line(decoder, line)
+        if event is not None and rejection is None:
+            changed = engine.apply(event)
+            if tracker is not None:
+                _report_changes(engine, tracker, changed, event.event_id, on_change)
+            if not changed & Outcome.LATE:
+                continue
+            rejection = _LATE
+        else:
             engine.count_dead_letter()
+            if tracker is not None:
+                _report_changes(engine, tracker, Group.COUNTERS, None, on_change)
+        assert rejection is not None
         reasons[rejection.type] = reasons.get(rejection.type, 0) + 1
         if on_dead_letter is not None:
+            parts = _envelope(line)
+            topic, raw, key = (None, line, None) if isinstance(parts, Rejection) else parts
             on_dead_letter(
                 dead_letter(rejection, raw, topic=topic, partition=0, offset=offset, key=key)
             )
-        if tracker is not None:
-            _report_changes(engine, tracker, Group.COUNTERS, None, on_change)
     if on_progress is not None:
         on_progress(read, offset + 1)
     return engine
+
+
+def _decode_line(decoder: Decoder, line: bytes) -> tuple[AnyEvent | None, Rejection | None]:
+    """The general path: envelope, then the topic's decoder, with a precise reason when bad."""
+    parts = _envelope(line)
+    if isinstance(parts, Rejection):
+        return None, parts
+    topic, raw, _key = parts
+    decoded = decoder.decode(topic, raw)
+    if isinstance(decoded, Rejection):
+        return None, decoded
+    return decoded, None
 
 
 def _report_changes(

@@ -135,10 +135,14 @@ class Decoder:
             where = ".".join(str(p) for p in first["loc"])
             message = f"{where}: {first['msg']}" if where else str(first["msg"])
             return Rejection(reason, message, [_detail(e) for e in errors])
+        return self.check(event) or event
+
+    def check(self, event: AnyEvent) -> Rejection | None:
+        """The rules that need settings beyond the models (configured currencies)."""
         if isinstance(event, Payment) and event.currency not in self._currencies:
             return Rejection(
                 Reason.UNKNOWN_CURRENCY,
                 f"currency {event.currency} has no configured exchange rate",
                 [{"loc": ["currency"], "type": "unknown_currency", "msg": event.currency}],
             )
-        return event
+        return None

@@ -32,10 +32,13 @@ class ActivityBook:
         return True
 
     def forget_days_before(self, day: int) -> None:
-        """Drop users last seen before `day`: they cannot count in any window that is kept."""
-        if not any(d < day for d in self.by_day):
-            return
-        for old in [d for d in self.by_day if d < day]:
+        """Drop days before `day`, and the users last seen then once they are most of the map.
+
+        Sweeping users only when the forgotten ones outnumber the kept ones keeps the
+        cost amortised O(1) per event; a forgotten user who comes back is simply new.
+        """
+        old_days = [d for d in self.by_day if d < day]
+        for old in old_days:
             del self.by_day[old]
-        for user in [u for u, d in self.latest.items() if d < day]:
-            del self.latest[user]
+        if old_days and 2 * sum(self.by_day.values()) < len(self.latest):
+            self.latest = {u: d for u, d in self.latest.items() if d >= day}

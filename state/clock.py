@@ -12,14 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
+ONE_US = timedelta(microseconds=1)
 _EPOCH_ORDINAL = EPOCH.date().toordinal()
 _MONTHS_PER = {"month": 1, "quarter": 3, "year": 12}
 _DAYS_PER = {"day": 1, "week": 7}
 
 
 def to_micros(moment: datetime) -> int:
-    return (moment - EPOCH) // _ONE_US
+    return (moment - EPOCH) // ONE_US
 
 
 def from_micros(micros: int) -> datetime:

@@ -2,34 +2,36 @@
 
 An id can be forgotten once every event of its day is older than `W - L`: a copy
 of such an event would be dead-lettered as late before the duplicate check.
+Ids expire in arrival order; an out-of-order id that arrived after younger ones
+is kept a little longer than needed, which is harmless (its copies are late).
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 
 class SeenIds:
-    __slots__ = ("_by_day", "_ids")
+    __slots__ = ("arrivals", "day_of_id")
 
     def __init__(self) -> None:
-        self._ids: set[str] = set()
-        self._by_day: dict[int, list[str]] = {}
+        self.day_of_id: dict[str, int] = {}
+        """event_id -> its event's day."""
+        self.arrivals: deque[str] = deque()
+        """Ids in arrival order, for expiry; the engine appends inline (hot path)."""
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.day_of_id)
 
     def add(self, event_id: str, day: int) -> bool:
         """True when the id is new (and is now remembered)."""
-        ids = self._ids
-        if event_id in ids:
+        if event_id in self.day_of_id:
             return False
-        ids.add(event_id)
-        bucket = self._by_day.get(day)
-        if bucket is None:
-            self._by_day[day] = [event_id]
-        else:
-            bucket.append(event_id)
+        self.day_of_id[event_id] = day
+        self.arrivals.append(event_id)
         return True
 
     def forget_days_before(self, day: int) -> None:
-        for old in [d for d in self._by_day if d < day]:
-            self._ids.difference_update(self._by_day.pop(old))
+        arrivals, day_of_id = self.arrivals, self.day_of_id
+        while arrivals and day_of_id[arrivals[0]] < day:
+            del day_of_id[arrivals.popleft()]

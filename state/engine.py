@@ -23,7 +23,16 @@ from models.events import (
 )
 from models.settings import Settings
 from state.activity import ActivityBook
-from state.clock import US_PER_DAY, add_interval, day_to_date, days, iso_utc, to_micros
+from state.clock import (
+    EPOCH,
+    ONE_US,
+    US_PER_DAY,
+    add_interval,
+    day_to_date,
+    days,
+    iso_utc,
+    to_micros,
+)
 from state.dedupe import SeenIds
 from state.figures import Group, Partial, Value, Windows, figures_at
 from state.money import ZERO, monthly_amount
@@ -42,6 +51,7 @@ class Outcome:
 
 class Engine:
     __slots__ = (
+        "_day",
         "_grace",
         "_handlers",
         "_keep_days",
@@ -78,6 +88,7 @@ class Engine:
         self.seen = SeenIds()
         self.timers = TimerQueue()
         self.stream_time: int | None = None
+        self._day: int | None = None
         self.events = 0
         self.duplicates = 0
         self.dead_letters = 0
@@ -101,24 +112,34 @@ class Engine:
 
     def apply(self, event: AnyEvent) -> int:
         """Steps 2-6 of the order of work; returns `Group` bits of what may have changed."""
-        at = to_micros(event.occurred_at)
+        at = (event.occurred_at - EPOCH) // ONE_US
         now = self.stream_time
         if now is not None and at < now - self._lateness:
             self.dead_letters += 1
             return Outcome.LATE | Group.COUNTERS
-        if not self.seen.add(event.event_id, at // US_PER_DAY):
+        seen = self.seen
+        event_id = event.event_id
+        if event_id in seen.day_of_id:
             self.duplicates += 1
             return Outcome.DUPLICATE | Group.COUNTERS
+        day = at // US_PER_DAY
+        seen.day_of_id[event_id] = day
+        seen.arrivals.append(event_id)
         self.events += 1
         changed = Group.COUNTERS
         if now is None or at > now:
-            self.stream_time = at
-            if now is None or at // US_PER_DAY != now // US_PER_DAY:
-                self._forget_old_days(at // US_PER_DAY)
+            self.stream_time = now = at
+            if day != self._day:
+                self._day = day
+                self._forget_old_days(day)
                 changed = Group.ALL
-        changed |= self._fire_due()
+        heap = self.timers.heap
+        if heap and heap[0][0] <= now:
+            changed |= self._fire_due()
         changed |= self._handlers[type(event)](event, at)
-        return changed | self._fire_due()
+        if heap and heap[0][0] <= now:
+            changed |= self._fire_due()
+        return changed
 
     def advance_to(self, moment: int) -> int:
         """Move stream time to `moment` (µs) without an event, firing what falls due."""
@@ -127,8 +148,9 @@ class Engine:
             return 0
         self.stream_time = moment
         changed = 0
-        if now is None or moment // US_PER_DAY != now // US_PER_DAY:
-            self._forget_old_days(moment // US_PER_DAY)
+        if moment // US_PER_DAY != self._day:
+            self._day = moment // US_PER_DAY
+            self._forget_old_days(self._day)
             changed = Group.ALL
         return changed | self._fire_due()
 
@@ -242,7 +264,9 @@ class Engine:
         return Group.SIGNUPS if self.signups.sign_up(event.account_id, at // US_PER_DAY) else 0
 
     def _activity(self, event: Activity, at: int) -> int:
-        account = self.ledger.account(event.account_id)
+        account = self.ledger.accounts.get(event.account_id) or self.ledger.account(
+            event.account_id
+        )
         if account.last_active is None or at > account.last_active:
             account.last_active = at
         user = (event.account_id, event.user_id)

@@ -20,21 +20,22 @@ Timer = tuple[int, int, TimerKind, str]
 
 
 class TimerQueue:
-    __slots__ = ("_heap", "_seq")
+    __slots__ = ("_seq", "heap")
 
     def __init__(self) -> None:
-        self._heap: list[Timer] = []
+        self.heap: list[Timer] = []
+        """Min-heap; `heap[0][0]` is the next effect time (read it to skip `next_due`)."""
         self._seq = 0
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self.heap)
 
     def schedule(self, at: int, kind: TimerKind, account_id: str) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, kind, account_id))
+        heapq.heappush(self.heap, (at, self._seq, kind, account_id))
 
     def next_due(self, now: int) -> Timer | None:
-        heap = self._heap
+        heap = self.heap
         if heap and heap[0][0] <= now:
             return heapq.heappop(heap)
         return None
