@@ -29,7 +29,7 @@ def good_line_validator(
         create_model(
             f"{kind.title()}Line",
             __base__=_Envelope,
-            topic=(Literal[topic], ...),  # type: ignore[valid-type,arg-type]
+            topic=(Literal[topic], ...),  # type: ignore[arg-type]
             key=(str | None, None),
             value=(MODELS[kind], ...),
         )
