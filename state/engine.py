@@ -130,7 +130,6 @@ class Engine:
         if now is None or at > now:
             self.stream_time = now = at
             if day != self._day:
-                self._day = day
                 self._forget_old_days(day)
                 changed = Group.ALL
         heap = self.timers.heap
@@ -149,10 +148,20 @@ class Engine:
         self.stream_time = moment
         changed = 0
         if moment // US_PER_DAY != self._day:
-            self._day = moment // US_PER_DAY
-            self._forget_old_days(self._day)
+            self._forget_old_days(moment // US_PER_DAY)
             changed = Group.ALL
         return changed | self._fire_due()
+
+    def restore_day(self) -> None:
+        """Re-derive the current day after `stream_time` was set from a checkpoint."""
+        self._day = self.day
+
+    def kept_from(self) -> tuple[int, int]:
+        """First day still kept in the histograms: (activity and signups, NPS)."""
+        today = self.day
+        if today is None:
+            return (0, 0)
+        return today - self._keep_days, today - self._keep_nps_days
 
     def partial(self) -> Partial:
         return Partial(
@@ -182,10 +191,12 @@ class Engine:
     # -- time ---------------------------------------------------------------------
 
     def _forget_old_days(self, today: int) -> None:
-        self.ledger.forget_days_before(today - self._keep_days)
-        self.activity.forget_days_before(today - self._keep_days)
-        self.signups.forget_days_before(today - self._keep_days)
-        self.nps.forget_days_before(today - self._keep_nps_days)
+        self._day = today
+        kept_from, nps_kept_from = self.kept_from()
+        self.ledger.forget_days_before(kept_from)
+        self.activity.forget_days_before(kept_from)
+        self.signups.forget_days_before(kept_from)
+        self.nps.forget_days_before(nps_kept_from)
         self.seen.forget_days_before(today - self._lateness_days)
 
     def _fire_due(self) -> int:

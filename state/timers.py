@@ -20,19 +20,19 @@ Timer = tuple[int, int, TimerKind, str]
 
 
 class TimerQueue:
-    __slots__ = ("_seq", "heap")
+    __slots__ = ("heap", "seq")
 
     def __init__(self) -> None:
         self.heap: list[Timer] = []
         """Min-heap; `heap[0][0]` is the next effect time (read it to skip `next_due`)."""
-        self._seq = 0
+        self.seq = 0
 
     def __len__(self) -> int:
         return len(self.heap)
 
     def schedule(self, at: int, kind: TimerKind, account_id: str) -> None:
-        self._seq += 1
-        heapq.heappush(self.heap, (at, self._seq, kind, account_id))
+        self.seq += 1
+        heapq.heappush(self.heap, (at, self.seq, kind, account_id))
 
     def next_due(self, now: int) -> Timer | None:
         heap = self.heap

@@ -1,0 +1,153 @@
+"""Engine state and partial states as plain JSON-able values, and back.
+
+The worker checkpoints a partition's engine into a changelogged table and
+publishes its `Partial` (absolute values and per-day buckets, never deltas) for
+the cross-partition aggregator; both go through here. Histograms that can be
+derived from per-key state (users, respondents, first signups) are rebuilt on
+load rather than stored twice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from models.settings import Settings
+from state.clock import US_PER_DAY
+from state.engine import Engine
+from state.figures import Partial
+from state.mrr import Account, CohortMovements, DayMovements
+from state.nps import NpsDay
+from state.timers import TimerKind
+
+FORMAT = 1
+Json = dict[str, Any]
+
+_ACCOUNT_FIELDS = (
+    "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
+    "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
+)  # fmt: skip
+
+
+def _bucket_to_json(bucket: DayMovements) -> list[Any]:
+    return [
+        str(bucket.new), bucket.new_count, str(bucket.expansion), bucket.expansion_count,
+        str(bucket.contraction), bucket.contraction_count, str(bucket.churned),
+        bucket.churned_count, str(bucket.reactivation), bucket.reactivation_count,
+        [
+            [start, str(c.expansion), str(c.contraction), str(c.churned), c.churned_count]
+            for start, c in bucket.by_streak_start.items()
+        ],
+    ]  # fmt: skip
+
+
+def _bucket_from_json(raw: list[Any]) -> DayMovements:
+    return DayMovements(
+        new=Decimal(raw[0]), new_count=raw[1], expansion=Decimal(raw[2]),
+        expansion_count=raw[3], contraction=Decimal(raw[4]), contraction_count=raw[5],
+        churned=Decimal(raw[6]), churned_count=raw[7], reactivation=Decimal(raw[8]),
+        reactivation_count=raw[9],
+        by_streak_start={
+            start: CohortMovements(Decimal(e), Decimal(c), Decimal(ch), n)
+            for start, e, c, ch, n in raw[10]
+        },
+    )  # fmt: skip
+
+
+def _days_to_json(days: dict[int, Any], encode: Any) -> list[list[Any]]:
+    return [[day, encode(value)] for day, value in sorted(days.items())]
+
+
+def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
+    return {
+        "format": FORMAT,
+        "stream_time": stream_time,
+        "mrr": str(partial.mrr),
+        "paying": partial.paying,
+        "movement_days": _days_to_json(dict(partial.movement_days), _bucket_to_json),
+        "activity_days": _days_to_json(dict(partial.activity_days), int),
+        "nps_days": _days_to_json(
+            dict(partial.nps_days), lambda d: [d.promoters, d.passives, d.detractors]
+        ),
+        "signup_days": _days_to_json(dict(partial.signup_days), int),
+        "events": partial.events,
+        "duplicates": partial.duplicates,
+        "dead_letters": partial.dead_letters,
+    }
+
+
+def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
+    """(partial, its stream time) from `partial_to_json`'s output."""
+    partial = Partial(
+        mrr=Decimal(raw["mrr"]),
+        paying=raw["paying"],
+        movement_days={day: _bucket_from_json(b) for day, b in raw["movement_days"]},
+        activity_days={day: count for day, count in raw["activity_days"]},
+        nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
+        signup_days={day: count for day, count in raw["signup_days"]},
+        events=raw["events"],
+        duplicates=raw["duplicates"],
+        dead_letters=raw["dead_letters"],
+    )
+    return partial, raw["stream_time"]
+
+
+def engine_to_json(engine: Engine) -> Json:
+    ledger = engine.ledger
+    return {
+        "format": FORMAT,
+        "stream_time": engine.stream_time,
+        "counters": [engine.events, engine.duplicates, engine.dead_letters],
+        "mrr": str(ledger.mrr),
+        "paying": ledger.paying,
+        "accounts": {
+            account_id: [str(a.mrr), *(getattr(a, f) for f in _ACCOUNT_FIELDS)]
+            for account_id, a in ledger.accounts.items()
+        },
+        "movement_days": _days_to_json(ledger.days, _bucket_to_json),
+        "users": [[a, u, day] for (a, u), day in engine.activity.latest.items()],
+        "respondents": [[a, u, at, score] for (a, u), (at, score) in engine.nps.latest.items()],
+        "first_signups": engine.signups.first,
+        "seen": [[i, engine.seen.day_of_id[i]] for i in engine.seen.arrivals],
+        "timers": [[at, seq, int(kind), a] for at, seq, kind, a in engine.timers.heap],
+        "timer_seq": engine.timers.seq,
+    }
+
+
+def engine_from_json(settings: Settings, raw: Json) -> Engine:
+    """An engine equal to the one `engine_to_json` saw, ready to go on."""
+    if raw.get("format") != FORMAT:
+        raise ValueError(f"unknown engine state format {raw.get('format')!r}")
+    engine = Engine(settings)
+    engine.stream_time = raw["stream_time"]
+    engine.restore_day()
+    engine.events, engine.duplicates, engine.dead_letters = raw["counters"]
+    ledger = engine.ledger
+    ledger.mrr = Decimal(raw["mrr"])
+    ledger.paying = raw["paying"]
+    for account_id, (mrr, *fields) in raw["accounts"].items():
+        account = Account(mrr=Decimal(mrr))
+        for name, value in zip(_ACCOUNT_FIELDS, fields, strict=True):
+            setattr(account, name, value)
+        ledger.accounts[account_id] = account
+    ledger.days = {day: _bucket_from_json(b) for day, b in raw["movement_days"]}
+    kept_from, nps_kept_from = engine.kept_from()
+    for account_id, user_id, day in raw["users"]:
+        engine.activity.latest[(account_id, user_id)] = day
+        if day >= kept_from:
+            engine.activity.by_day[day] = engine.activity.by_day.get(day, 0) + 1
+    for account_id, user_id, at, score in raw["respondents"]:
+        engine.nps.latest[(account_id, user_id)] = (at, score)
+        day = at // US_PER_DAY
+        if day >= nps_kept_from:
+            engine.nps.by_day.setdefault(day, NpsDay()).add(score, 1)
+    for account_id, day in raw["first_signups"].items():
+        engine.signups.first[account_id] = day
+        if day >= kept_from:
+            engine.signups.by_day[day] = engine.signups.by_day.get(day, 0) + 1
+    for event_id, day in raw["seen"]:
+        engine.seen.day_of_id[event_id] = day
+        engine.seen.arrivals.append(event_id)
+    engine.timers.heap = [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]]
+    engine.timers.seq = raw["timer_seq"]
+    return engine
