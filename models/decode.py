@@ -79,6 +79,8 @@ def _reason_of(error: ErrorDetails) -> str:
         return Reason.NAIVE_TIMESTAMP
     if name == "amount" and kind == "greater_than_equal":
         return Reason.NEGATIVE_AMOUNT
+    if name == "currency" and kind == "string_pattern_mismatch":
+        return Reason.UNKNOWN_CURRENCY
     if name == "score" and kind in ("greater_than_equal", "less_than_equal"):
         return Reason.SCORE_OUT_OF_RANGE
     if kind == "value_error" and "effective_at" in str(error.get("msg", "")):

@@ -11,15 +11,42 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from models.settings import CURRENCY_PATTERN
 
+_RFC3339_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}")
+
+
+def _rfc3339_shape(value: Any) -> Any:
+    """Only RFC 3339 text gets to the (lax) parser: it would also take unix times and dates."""
+    if type(value) is not str:
+        raise PydanticCustomError("datetime_type", "Input should be an RFC 3339 timestamp string")
+    if not _RFC3339_PREFIX.match(value):
+        raise PydanticCustomError(
+            "datetime_parsing", "Input should be an RFC 3339 timestamp, e.g. 2026-03-01T12:00:00Z"
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_rfc3339_shape)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Score = Annotated[int, Field(ge=0, le=10)]
-Money = Annotated[Decimal, Field(strict=False, ge=0, allow_inf_nan=False)]
+MAX_AMOUNT = Decimal("1e12")
+"""Per payment; keeps every sum of amounts exact within Decimal's 28 digits."""
+Money = Annotated[Decimal, Field(strict=False, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 Currency = Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
 
 EventKind = Literal["signup", "payment", "cancellation", "activity", "survey"]
@@ -48,7 +75,7 @@ class Event(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
     event_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     account_id: Id
 
 
@@ -70,7 +97,7 @@ class Payment(Event):
 
 
 class Cancellation(Event):
-    effective_at: AwareDatetime | None = None
+    effective_at: Timestamp | None = None
     reason: str | None = None
     voluntary: bool = True
     comment: str | None = None
