@@ -8,10 +8,10 @@ are ignored so producers can evolve first.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
