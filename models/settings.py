@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
@@ -60,6 +60,28 @@ class Settings(BaseSettings):
     topic_metric_changes: str = "metric-changes"
     topic_churn_alerts: str = "churn-alerts"
     topic_dead_letters: str = "dead-letters"
+    topic_partitions: int = Field(default=4, ge=1, le=1024)
+    """Partitions of every input topic (the same count for all five) and of the internals."""
+
+    app_id: str = "growthstream"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    """`redis://` or `rediss://`, password allowed; a SecretStr so it is never logged."""
+    redis_prefix: str = "growth:"
+    redis_changes_maxlen: int = Field(default=10_000, ge=100)
+
+    change_interval_ms: int = Field(default=1000, ge=10)
+    """Metric changes are coalesced per metric over this interval."""
+    checkpoint_interval_ms: int = Field(default=2000, ge=50)
+    """How often a partition's engine is checkpointed (and its input offsets acked)."""
 
     @field_validator("fx_rates", mode="before")
     @classmethod
