@@ -50,9 +50,9 @@ def _run_with_crashes(messages: list[tuple[str, bytes]], settings: Settings, see
             if covered:
                 committed = max(committed, max(covered) + 1)
         elif roll < 0.025:  # crash mid-checkpoint: some chunks written, no head
-            budget = rng.randrange(3)
+            left = [rng.randrange(3)]
 
-            def partial_write(key: bytes, value: bytes | None, left: list[int] = [budget]) -> None:
+            def partial_write(key: bytes, value: bytes | None) -> None:
                 if left[0] <= 0:
                     raise CrashMidCheckpoint
                 left[0] -= 1
