@@ -19,6 +19,19 @@ class CrashMidCheckpoint(Exception):
     pass
 
 
+class _FailingAfter:
+    """A changelog writer that dies after `budget` writes (a crash mid-checkpoint)."""
+
+    def __init__(self, budget: int, write: part.Write) -> None:
+        self.budget, self.write = budget, write
+
+    def __call__(self, key: bytes, value: bytes | None) -> None:
+        if self.budget <= 0:
+            raise CrashMidCheckpoint
+        self.budget -= 1
+        self.write(key, value)
+
+
 def _run_with_crashes(messages: list[tuple[str, bytes]], settings: Settings, seed: int) -> Engine:
     rng = random.Random(seed)
     decoder = Decoder(settings)
@@ -50,14 +63,7 @@ def _run_with_crashes(messages: list[tuple[str, bytes]], settings: Settings, see
             if covered:
                 committed = max(committed, max(covered) + 1)
         elif roll < 0.025:  # crash mid-checkpoint: some chunks written, no head
-            left = [rng.randrange(3)]
-
-            def partial_write(key: bytes, value: bytes | None) -> None:
-                if left[0] <= 0:
-                    raise CrashMidCheckpoint
-                left[0] -= 1
-                durable_write(key, value)
-
+            partial_write = _FailingAfter(rng.randrange(3), durable_write)
             with pytest.raises(CrashMidCheckpoint):
                 part.CHUNK_BYTES, saved = 64, part.CHUNK_BYTES
                 try:
