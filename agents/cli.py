@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,6 +17,9 @@ from agents.progress import Progress
 from agents.replay import Record, ReplayOutputs, replay_lines
 from models.jsonout import dumps
 from models.settings import Settings
+
+if TYPE_CHECKING:
+    from agents.kafka_io import ProduceSummary
 
 
 class UsageError(Exception):
@@ -108,6 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from agents.dashboard import render
     from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate
 
+    if args.rate and not args.kafka:
+        raise UsageError("--rate paces the messages sent to Kafka: it needs --kafka")
     settings = load_settings(fx_rates={**DEMO_FX_RATES, **Settings().fx_rates})
     spec = WorldSpec(seed=args.seed, accounts=args.accounts, days=args.days)
     lines = [dumps(line).encode() for line in generate(spec)]
@@ -116,6 +121,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             Path(args.out).write_bytes(b"".join(line + b"\n" for line in lines))
         except OSError as exc:
             raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
+    if args.kafka:
+        return _demo_to_kafka(args, lines)
     progress = Progress("replay", len(lines))
     outputs = ReplayOutputs(progress=lambda _read, count: progress.update(count, count))
     started = time.perf_counter()
@@ -136,12 +143,121 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_to_kafka(args: argparse.Namespace, lines: list[bytes]) -> int:
+    """`demo --kafka`: the generated world onto the input topics, for a worker to compute."""
+    from agents.kafka_io import paced
+
+    settings = load_settings()
+    progress = Progress("produce", len(lines))
+    summary = _to_kafka(
+        settings, paced(lines, args.rate), lambda _read, count: progress.update(count, count)
+    )
+    progress.close(len(lines), summary.lines)
+    code = _report(summary)
+    print(
+        f"{len(lines):,} generated messages (seed {args.seed}) sent to Kafka at "
+        f"{settings.kafka_bootstrap_servers}; `growthstream worker` computes their metrics"
+        + (f"; stream kept in {args.out}" if args.out else ""),
+    )
+    return code
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    """Publish a replay file to the input topics, as the product's buses would."""
+    settings = load_settings()
+    with ExitStack() as stack:
+        lines, size, handle = _open_lines(args.events)
+        if handle is not sys.stdin.buffer:
+            stack.callback(handle.close)
+        progress = Progress("produce", size)
+        try:
+            summary = _to_kafka(settings, lines, progress.update)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
+        progress.close(size or 0, summary.lines)
+    return _report(summary)
+
+
+def _to_kafka(
+    settings: Settings, lines: Iterable[bytes], progress: Callable[[int, int], None]
+) -> ProduceSummary:
+    """Create the topics, then produce `lines`; a broker that does not answer is a UsageError."""
+    from kafka.errors import KafkaError
+
+    from agents.kafka_io import ensure_topics, produce_lines
+
+    replication = _topic_replication()
+    try:
+        ensure_topics(settings, replication=replication)
+        return produce_lines(lines, settings, progress=progress)
+    except KafkaError as exc:
+        raise UsageError(_kafka_problem(settings, exc)) from None
+
+
+def _topic_replication() -> int:
+    """GROWTH_TOPIC_REPLICATION (default 1): only topic creation needs it, so not a Setting."""
+    text = os.environ.get("GROWTH_TOPIC_REPLICATION", "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"bad setting GROWTH_TOPIC_REPLICATION: not a positive integer: {text!r}")
+    return int(text)
+
+
+def _kafka_problem(settings: Settings, exc: Exception) -> str:
+    from kafka.errors import KafkaTimeoutError
+
+    text = " ".join(str(exc).split())[:300]
+    if type(exc).__name__ not in text:  # kafka-python 3.x puts the class name in str(exc)
+        text = f"{type(exc).__name__}: {text}"
+    servers = settings.kafka_bootstrap_servers
+    if isinstance(exc, KafkaTimeoutError):
+        return f"cannot reach Kafka at {servers}: {text}"
+    return f"Kafka error at {servers}: {text}"
+
+
+def _report(summary: ProduceSummary) -> int:
+    """The skipped/failed examples and the one-line summary, on stderr; 1 if any send failed."""
+    for example in summary.examples:
+        print(f"growthstream: {example}", file=sys.stderr)
+    print(summary.describe(), file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not rate >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return rate
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from models.schema import write_schemas
 
     written = write_schemas(Path(args.dir))
     for path in written:
         print(path)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+
+    from agents.app import build_app
+    from agents.kafka_io import ensure_topics
+
+    settings = load_settings()
+    try:
+        ensure_topics(settings)
+    except Exception as exc:  # noqa: BLE001 - any client error: say it in one line
+        raise UsageError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}"
+        ) from None
+    app = build_app(settings, web_port=args.web_port)
+    Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     return 0
 
 
@@ -169,7 +285,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--days", type=int, default=180, help="days to simulate (default 180)")
     demo.add_argument("--out", metavar="FILE.jsonl", help="keep the generated stream in FILE")
+    demo.add_argument(
+        "--kafka",
+        action="store_true",
+        help="send the stream to the Kafka input topics (for a worker) instead of replaying it",
+    )
+    demo.add_argument(
+        "--rate",
+        type=_rate,
+        default=0.0,
+        metavar="N",
+        help="with --kafka: about N messages a second, for a live demo (default 0 = at once)",
+    )
     demo.set_defaults(run=cmd_demo)
+
+    produce = commands.add_parser(
+        "produce", help="publish a JSON-lines replay file to the Kafka input topics"
+    )
+    produce.add_argument("events", metavar="FILE.jsonl", help="replay file, or - for stdin")
+    produce.set_defaults(run=cmd_produce)
+
+    worker = commands.add_parser("worker", help="run a Faust worker against Kafka and Redis")
+    worker.add_argument("-l", "--loglevel", default="info", help="log level (default info)")
+    worker.add_argument("--web-port", type=int, default=6066, help="web server port (6066)")
+    worker.set_defaults(run=cmd_worker)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of every event and output")
     schema.add_argument("dir", nargs="?", default="schema", metavar="DIR")

@@ -1,0 +1,330 @@
+"""The Faust worker: one agent per input topic around one engine per partition.
+
+The glue is thin on purpose; what it must get right is the order of things:
+
+- a message is decoded by `models` and applied by the partition's `Engine`; bad
+  or late ones go to `dead-letters` with their raw bytes;
+- every `checkpoint_interval_ms` each partition's engine is checkpointed into the
+  changelogged `checkpoints` table, the producer is flushed, and only then are the
+  messages it covers acknowledged (agents/partition.py explains why that is exact);
+- every `change_interval_ms` each partition publishes its partial state to the
+  compacted `<app>-partials` topic; the worker that owns that topic's single
+  partition aggregates them into the global snapshot, emits `metric-changes` and
+  writes the Redis read model;
+- a partition that has caught up with its input is moved to the global stream time
+  (`<app>-clock`), so that its due cancellations and lapses fire exactly as in a
+  single-stream replay.
+
+Run with `growthstream worker` (or `faust -A agents.app worker`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import faust
+import orjson
+from faust.types import TP
+
+from agents.aggregator import Aggregator
+from agents.merge import TopicMerger
+from agents.partition import PartitionState, restore, write_checkpoint
+from agents.redis_view import RedisView
+from models.decode import Decoder, Reason, Rejection
+from models.jsonout import dumps
+from models.outputs import dead_letter, now_iso
+from models.settings import Settings
+from state.clock import iso_utc
+from state.codec import partial_to_json
+from state.engine import Outcome
+
+log = logging.getLogger("growthstream.worker")
+
+DRAIN_INTERVAL_S = 0.05
+"""How often buffered input is re-examined when it waited on a topic that turned out empty."""
+REPUBLISH_EVERY = 5
+"""Every so many change intervals a partition republishes its partial even if unchanged,
+so a restarted aggregator has every partition again within seconds."""
+_LATE = Rejection(Reason.LATE, "occurred_at is older than the allowed lateness behind stream time")
+
+
+def _broker_credentials(settings: Settings) -> Any:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        ssl_context = faust.auth.ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+        if settings.kafka_ssl_certfile:
+            ssl_context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    if protocol == "SSL":
+        return faust.SSLCredentials(ssl_context)
+    secret = settings.kafka_sasl_password
+    password = secret.get_secret_value() if secret else ""
+    mechanism = settings.kafka_sasl_mechanism or "PLAIN"
+    if mechanism.startswith("SCRAM"):
+        return faust.auth.SASLCredentials(
+            username=settings.kafka_sasl_username or "",
+            password=password,
+            mechanism=mechanism,
+            ssl_context=ssl_context,
+        )
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username or "", password=password, ssl_context=ssl_context
+    )
+
+
+def account_fields(state: PartitionState, account_id: str) -> dict[str, object]:
+    """The `growth:account:{id}` hash of EVENTS.md."""
+    account = state.engine.ledger.accounts.get(account_id)
+    if account is None:
+        return {}
+    return {
+        "mrr": account.mrr,
+        "status": account.status.value,
+        "plan": account.plan,
+        "last_active": None if account.last_active is None else iso_utc(account.last_active),
+        "last_score": account.last_score,
+        "churn_risk": None,
+    }
+
+
+class GrowthWorker:
+    """Everything one worker process holds: its partitions' states and, maybe, the aggregate."""
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.decoder = Decoder(settings)
+        self.states: dict[int, PartitionState] = {}
+        self.last_event_ids: dict[int, str] = {}
+        self.published: dict[int, tuple[int, int, int, int | None]] = {}
+        self.ticks = 0
+        self.aggregator = Aggregator.from_settings(settings)
+        self.redis = RedisView(settings)
+        self.global_time: int | None = None
+        raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
+        raw |= {"key_serializer": "raw", "value_serializer": "raw"}
+        n = settings.topic_partitions
+        self.input_names = list(settings.input_topics())
+        self.inputs = [app.topic(name, partitions=n, **raw) for name in self.input_names]
+        self.received: dict[TP, int] = {}
+        self.mergers: dict[int, TopicMerger[Any]] = {}
+        self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
+        self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
+        self.partials = app.topic(
+            f"{settings.app_id}-partials", partitions=1, compacting=True, internal=True, **raw
+        )
+        self.clock = app.topic(f"{settings.app_id}-clock", partitions=n, internal=True, **raw)
+        self.checkpoints = app.Table("checkpoints", partitions=n, schema=faust.Schema(**raw))
+        for topic in self.inputs:
+            app.agent(topic, name=f"consume-{topic.get_topic_name()}", concurrency=1)(self._consume)
+        app.agent(self.partials, name="aggregate", concurrency=1)(self._aggregate)
+        app.agent(self.clock, name="clock", concurrency=1)(self._tick)
+        app.timer(settings.checkpoint_interval_ms / 1000)(self._checkpoint_all)
+        app.timer(settings.change_interval_ms / 1000)(self._publish_and_emit)
+        app.timer(DRAIN_INTERVAL_S)(self._drain_all)
+        app.on_partitions_revoked.connect(self._on_revoked)
+
+    # -- partitions -------------------------------------------------------------------
+
+    def state(self, partition: int) -> PartitionState:
+        state = self.states.get(partition)
+        if state is None:
+            store = self.checkpoints.data
+            state = self.states[partition] = restore(partition, self.settings, store)
+            self.redis.needs_full_write = True
+            log.info("partition %d: restored at offsets %s", partition, state.offsets)
+        return state
+
+    async def _on_revoked(self, app: faust.App, revoked: set[TP], **_: Any) -> None:
+        for partition in {tp.partition for tp in revoked}:
+            self.states.pop(partition, None)
+            self.published.pop(partition, None)
+            self.mergers.pop(partition, None)
+        for tp in revoked:
+            self.received.pop(tp, None)
+
+    async def _consume(self, stream: Any) -> None:
+        async for event in stream.noack().events():
+            message = event.message
+            self.received[message.tp] = message.offset
+            merger = self.mergers.get(message.partition)
+            if merger is None:
+                merger = self.mergers[message.partition] = TopicMerger(self.input_names)
+            merger.push(message.topic, int(message.timestamp * 1000), event)
+            await self._drain(message.partition)
+
+    def _has_unread(self, partition: int) -> Callable[[str], bool]:
+        def has_unread(topic: str) -> bool:
+            tp = TP(topic, partition)
+            end = self.app.consumer.highwater(tp)
+            return end is None or self.received.get(tp, -1) + 1 < end
+
+        return has_unread
+
+    async def _drain(self, partition: int) -> None:
+        merger = self.mergers.get(partition)
+        if merger is None or not len(merger):
+            return
+        for event in list(merger.ready(self._has_unread(partition))):
+            await self._apply(event)
+
+    async def _drain_all(self) -> None:
+        for partition in list(self.mergers):
+            await self._drain(partition)
+
+    async def _apply(self, event: Any) -> None:
+        message = event.message
+        state = self.state(message.partition)
+        if state.already_applied(message.topic, message.offset):
+            event.ack()
+            return
+        raw = message.value if isinstance(message.value, bytes) else b""
+        decoded = self.decoder.decode(message.topic, raw)
+        account_id = None
+        if isinstance(decoded, Rejection):
+            state.engine.count_dead_letter()
+            rejection: Rejection | None = decoded
+        else:
+            account_id = decoded.account_id
+            self.last_event_ids[message.partition] = decoded.event_id
+            changed = state.engine.apply(decoded)
+            rejection = _LATE if changed & Outcome.LATE else None
+        state.applied(message.topic, message.offset, event, account_id)
+        if rejection is not None:
+            key = message.key.decode("utf-8", "replace") if message.key else None
+            record = dead_letter(
+                rejection, raw, topic=message.topic, partition=message.partition,
+                offset=message.offset, key=key,
+            )  # fmt: skip
+            await self.dead_letters.send(key=message.key, value=dumps(record).encode())
+
+    async def _checkpoint_all(self) -> None:
+        covered: list[Any] = []
+        accounts: dict[str, dict[str, object]] = {}
+        for partition, state in list(self.states.items()):
+            if not state.pending:
+                continue
+
+            def write(key: bytes, value: bytes | None, partition: int = partition) -> None:
+                self.checkpoints.send_changelog(partition, key, value)
+
+            covered.extend(write_checkpoint(state, write))
+            for account_id in state.dirty_accounts:
+                accounts[account_id] = account_fields(state, account_id)
+            state.dirty_accounts.clear()
+        if covered:
+            await self.app.producer.flush()
+            for event in covered:
+                event.ack()
+        if self.redis.needs_full_write:
+            accounts = {
+                account_id: account_fields(state, account_id)
+                for state in self.states.values()
+                for account_id in state.engine.ledger.accounts
+            }
+            self.redis.needs_full_write = not await self.redis.write_accounts(accounts)
+        elif accounts:
+            await self.redis.write_accounts(accounts)
+
+    # -- aggregation --------------------------------------------------------------------
+
+    async def _publish_and_emit(self) -> None:
+        """Publish changed partials (all of them every few ticks), then aggregate if we own it."""
+        self.ticks += 1
+        if self.app.tables.actives_ready:
+            for tp in self.app.consumer.assignment():
+                if tp.topic in self.settings.input_topics():
+                    self.state(tp.partition)
+        republish = self.ticks % REPUBLISH_EVERY == 0
+        for partition, state in list(self.states.items()):
+            engine = state.engine
+            version = (engine.events, engine.duplicates, engine.dead_letters, engine.stream_time)
+            if not republish and self.published.get(partition) == version:
+                continue
+            self.published[partition] = version
+            value = partial_to_json(engine.partial(), engine.stream_time)
+            value["last_event_id"] = self.last_event_ids.get(partition)
+            await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
+        if self.aggregator.partitions:
+            await self._emit()
+
+    async def _aggregate(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if event.message.key is not None and isinstance(event.message.value, bytes):
+                self.aggregator.update(int(event.message.key), orjson.loads(event.message.value))
+
+    async def _emit(self) -> None:
+        if self.aggregator.changed_since_emit:
+            records = self.aggregator.changes(now_iso())
+            for record in records:
+                await self.metric_changes.send(
+                    key=str(record["metric"]).encode(), value=dumps(record).encode()
+                )
+            if records:
+                await self.redis.append_changes(records)
+        await self.redis.write_metrics(self.aggregator.snapshot())
+        now = self.aggregator.stream_time
+        if now is not None:
+            for partition in range(self.settings.topic_partitions):
+                await self.clock.send(
+                    key=str(partition).encode(), value=str(now).encode(), partition=partition
+                )
+
+    async def _tick(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            partition = event.message.partition
+            state = self.states.get(partition)
+            if state is None or not isinstance(event.message.value, bytes):
+                continue
+            if self._caught_up(partition):
+                state.engine.advance_to(int(event.message.value))
+
+    def _caught_up(self, partition: int) -> bool:
+        """True when every input topic of the partition has been applied up to its end."""
+        merger = self.mergers.get(partition)
+        if merger is not None and len(merger):
+            return False
+        has_unread = self._has_unread(partition)
+        return not any(has_unread(topic) for topic in self.input_names)
+
+
+def build_app(settings: Settings | None = None, *, web_port: int | None = None) -> faust.App:
+    settings = settings or Settings()
+    brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")]
+    app = faust.App(
+        settings.app_id,
+        broker=brokers,
+        broker_credentials=_broker_credentials(settings),
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        autodiscover=False,
+        web_port=web_port or 6066,
+        web_host="127.0.0.1",
+        broker_commit_interval=1.0,
+        producer_max_request_size=2 * 1024 * 1024,
+        table_standby_replicas=0,
+        stream_wait_empty=False,
+        timezone=None,
+    )
+    app.growth = GrowthWorker(app, settings)  # type: ignore[attr-defined]
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`agents.app:app` for `faust -A agents.app`, built on first use from the environment."""
+    if name == "app":
+        global _app
+        if _app is None:
+            _app = build_app()
+        return _app
+    raise AttributeError(name)
+
+
+_app: faust.App | None = None
