@@ -118,7 +118,7 @@ class GrowthWorker:
             f"{settings.app_id}-partials", partitions=1, compacting=True, internal=True, **raw
         )
         self.clock = app.topic(f"{settings.app_id}-clock", partitions=n, internal=True, **raw)
-        self.checkpoints = app.Table("checkpoints", partitions=n, schema=faust.Schema(**raw))
+        self.checkpoints = app.Table("checkpoints", partitions=n, key_type=bytes, value_type=bytes)
         for topic in self.inputs:
             app.agent(topic, name=f"consume-{topic.get_topic_name()}", concurrency=1)(self._consume)
         app.agent(self.partials, name="aggregate", concurrency=1)(self._aggregate)
@@ -308,6 +308,8 @@ def build_app(settings: Settings | None = None, *, web_port: int | None = None) 
         web_port=web_port or 6066,
         web_host="127.0.0.1",
         broker_commit_interval=1.0,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         producer_max_request_size=2 * 1024 * 1024,
         table_standby_replicas=0,
         stream_wait_empty=False,

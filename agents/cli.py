@@ -252,7 +252,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         ensure_topics(settings)
-    except Exception as exc:  # noqa: BLE001 - any client error: say it in one line
+    except Exception as exc:
         raise UsageError(
             f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}"
         ) from None

@@ -1,0 +1,289 @@
+"""The Redis read model against a real redis-server, including an outage and its end.
+
+What must hold: readers find exact figures (decimal text, never a float), the
+changes stream stays capped, and an outage costs nothing but a single warning:
+no exception, no password in the logs, and a full rewrite once Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import redis
+from pydantic import SecretStr
+
+from agents.redis_view import ACCOUNT_FIELDS, RedisView, safe_url
+from models.settings import Settings
+
+from .conftest import unique_settings
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "s3cret"
+OUTAGE = "keeping state, will write it again when it is back"
+
+
+def reader(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_metrics_hash_holds_exact_text(fresh_redis: Settings) -> None:
+    snapshot: dict[str, object] = {
+        "as_of": "2026-03-01T12:00:00Z",
+        "mrr": Decimal("12345678901234567890.10"),
+        "arpa": Decimal("0.1") + Decimal("0.2"),
+        "arr": Decimal("1E+2"),
+        "paying_customers": 17,
+        "clv": None,
+        "stickiness": Decimal("0.2745"),
+    }
+
+    async def write() -> tuple[bool, bool, bool]:
+        async with RedisView(fresh_redis) as view:
+            first = await view.write_metrics(snapshot)
+            again = await view.write_metrics(
+                {"mrr": Decimal("49.10")}, as_of="2026-03-02T00:00:00Z"
+            )
+            empty = await view.write_metrics({})
+            return first, again, empty
+
+    assert asyncio.run(write()) == (True, True, True)
+    stored = reader(fresh_redis).hgetall(f"{fresh_redis.redis_prefix}metrics")
+    assert stored == {
+        "as_of": "2026-03-02T00:00:00Z",
+        "mrr": "49.10",
+        "arpa": "0.3",
+        "arr": "100",
+        "paying_customers": "17",
+        "clv": "",
+        "stickiness": "0.2745",
+    }
+
+
+def test_account_hashes(fresh_redis: Settings) -> None:
+    accounts: dict[str, dict[str, object]] = {
+        f"acct-{i}": {
+            "mrr": Decimal(f"{i + 1}9.90"),
+            "status": "active" if i % 2 else "churned",
+            "plan": None if i == 0 else "team",
+            "last_active": "2026-03-01",
+            "last_score": i if i < 3 else None,
+            "churn_risk": Decimal("0.25"),
+        }
+        for i in range(5)
+    }
+
+    async def write() -> bool:
+        async with RedisView(fresh_redis) as view:
+            return await view.write_accounts(accounts)
+
+    assert asyncio.run(write())
+    client = reader(fresh_redis)
+    stored = client.hgetall(f"{fresh_redis.redis_prefix}account:acct-0")
+    assert stored == {
+        "mrr": "19.90",
+        "status": "churned",
+        "plan": "",
+        "last_active": "2026-03-01",
+        "last_score": "0",
+        "churn_risk": "0.25",
+    }
+    assert set(stored) == set(ACCOUNT_FIELDS)
+    assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "mrr") == "59.90"
+    assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "last_score") == ""
+
+
+def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
+    settings = fresh_redis.model_copy(update={"redis_changes_maxlen": 100})
+
+    def change(n: int) -> dict[str, object]:
+        return {
+            "metric": "mrr",
+            "value": Decimal(n) / 100,
+            "previous": None,
+            "window": {"days": 30},
+            "cause_event_id": f"e-{n}",
+        }
+
+    async def write() -> list[bool]:
+        async with RedisView(settings) as view:
+            return [
+                await view.append_changes([change(n) for n in range(start, start + 50)])
+                for start in range(0, 500, 50)
+            ]
+
+    assert all(asyncio.run(write()))
+    client = reader(settings)
+    key = f"{settings.redis_prefix}changes"
+    assert 100 <= client.xlen(key) <= 200  # MAXLEN ~ trims whole nodes only
+    entries = client.xrevrange(key, count=1)
+    assert isinstance(entries, list) and len(entries) == 1
+    assert entries[0][1] == {
+        "metric": "mrr",
+        "value": "4.99",
+        "previous": "",
+        "window": '{"days":30}',
+        "cause_event_id": "e-499",
+    }
+
+
+def test_safe_url_drops_credentials() -> None:
+    assert safe_url(f"redis://:{PASSWORD}@127.0.0.1:16379/0") == "redis://127.0.0.1:16379/0"
+    assert safe_url(f"rediss://user:{PASSWORD}@cache.example:6380/3") == (
+        "rediss://cache.example:6380/3"
+    )
+    assert safe_url("redis://localhost") == "redis://localhost:6379/0"
+
+
+def outage_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "growthstream.redis" and text in r.getMessage()]
+
+
+def assert_no_password(caplog: pytest.LogCaptureFixture) -> None:
+    assert PASSWORD not in caplog.text
+    for record in caplog.records:
+        assert PASSWORD not in record.getMessage()
+
+
+async def write_all(view: RedisView) -> list[bool]:
+    return [
+        await view.write_metrics({"mrr": Decimal("1.00")}),
+        await view.write_accounts({"a": {"mrr": Decimal("1.00")}}),
+        await view.append_changes([{"metric": "mrr", "value": Decimal("1.00")}]),
+    ]
+
+
+def test_nothing_listening_is_an_outage_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    settings = unique_settings(
+        "down", redis_url=SecretStr(f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    )
+
+    async def run() -> tuple[list[bool], bool, float]:
+        view = RedisView(settings)
+        view.needs_full_write = False
+        started = time.monotonic()
+        results = [ok for _ in range(3) for ok in await write_all(view)]
+        elapsed = time.monotonic() - started
+        await view.close()
+        return results, view.needs_full_write, elapsed
+
+    results, needs_full_write, elapsed = asyncio.run(run())
+
+    assert results == [False] * 9
+    assert needs_full_write
+    assert elapsed < 10, "an outage must not stall the worker"
+    (warning,) = outage_records(caplog, "Redis unavailable")
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage().startswith(
+        f"Redis unavailable at redis://127.0.0.1:{port}/0; {OUTAGE}"
+    )
+    assert_no_password(caplog)
+
+
+class RedisServer:
+    """A redis-server of our own on a spare port, to stop and start at will."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.pidfile = directory / "redis.pid"
+        self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--requirepass", PASSWORD, "--save", "", "--appendonly", "no",
+                "--daemonize", "yes", "--pidfile", str(self.pidfile),
+                "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():
+                    return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            return  # already down
+        deadline = time.monotonic() + 10
+        while self.pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_outage_then_back(own_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = unique_settings("outage", redis_url=SecretStr(own_redis.url))
+
+    async def run() -> None:
+        view = RedisView(settings)
+        assert await write_all(view) == [True, True, True]
+        view.needs_full_write = False  # as the worker does after writing everything
+
+        own_redis.stop()
+        for _ in range(3):
+            assert await write_all(view) == [False, False, False]
+        assert view.needs_full_write
+        assert len(outage_records(caplog, "Redis unavailable")) == 1
+
+        own_redis.start()
+        assert await view.write_metrics({"mrr": Decimal("2.50")})
+        assert await write_all(view) == [True, True, True]
+        assert len(outage_records(caplog, "Redis is back")) == 1
+        assert view.needs_full_write  # the caller rewrites, then clears it
+
+        own_redis.stop()
+        assert not await view.write_metrics({"mrr": Decimal("3.00")})
+        assert len(outage_records(caplog, "Redis unavailable")) == 2  # once per outage
+        own_redis.start()
+        assert await view.write_metrics({"mrr": Decimal("3.00")})
+        await view.close()
+
+    asyncio.run(run())
+
+    (back, _again) = outage_records(caplog, "Redis is back")
+    assert back.getMessage().startswith(f"Redis is back at redis://127.0.0.1:{own_redis.port}/0")
+    assert_no_password(caplog)
+    stored = redis.Redis.from_url(own_redis.url, decode_responses=True).hgetall(
+        f"{settings.redis_prefix}metrics"
+    )
+    assert stored == {"mrr": "3.00"}
