@@ -63,7 +63,11 @@ class Aggregator:
         snapshot = self.snapshot()
         if snapshot["as_of"] is None:
             return []
-        figures = {k: v for k, v in snapshot.items() if k not in ("as_of", "day")}
+        figures: dict[str, Value] = {
+            k: v
+            for k, v in snapshot.items()
+            if k not in ("as_of", "day") and not isinstance(v, str)
+        }
         if self.tracker is None:
             self.tracker = ChangeTracker(figures_at([], None, self.windows), self.windows)
         cause = max(

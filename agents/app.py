@@ -21,6 +21,7 @@ Run with `growthstream worker` (or `faust -A agents.app worker`).
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -56,7 +57,7 @@ def _broker_credentials(settings: Settings) -> Any:
         return None
     ssl_context = None
     if protocol in ("SSL", "SASL_SSL"):
-        ssl_context = faust.auth.ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+        ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
         if settings.kafka_ssl_certfile:
             ssl_context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
     if protocol == "SSL":
@@ -126,7 +127,7 @@ class GrowthWorker:
         app.timer(settings.checkpoint_interval_ms / 1000)(self._checkpoint_all)
         app.timer(settings.change_interval_ms / 1000)(self._publish_and_emit)
         app.timer(DRAIN_INTERVAL_S)(self._drain_all)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     # -- partitions -------------------------------------------------------------------
 
@@ -139,7 +140,7 @@ class GrowthWorker:
             log.info("partition %d: restored at offsets %s", partition, state.offsets)
         return state
 
-    async def _on_revoked(self, app: faust.App, revoked: set[TP], **_: Any) -> None:
+    async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         for partition in {tp.partition for tp in revoked}:
             self.states.pop(partition, None)
             self.published.pop(partition, None)
