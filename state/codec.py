@@ -105,9 +105,9 @@ def engine_to_json(engine: Engine) -> Json:
             for account_id, a in ledger.accounts.items()
         },
         "movement_days": _days_to_json(ledger.days, _bucket_to_json),
-        "users": [[a, u, day] for (a, u), day in engine.activity.latest.items()],
+        "users": [[a, u, day] for (a, u), day in engine.activity.day_of.items()],
         "respondents": [[a, u, at, score] for (a, u), (at, score) in engine.nps.latest.items()],
-        "first_signups": engine.signups.first,
+        "first_signups": engine.signups.day_of,
         "seen": [[i, engine.seen.day_of_id[i]] for i in engine.seen.arrivals],
         "timers": [[at, seq, int(kind), a] for at, seq, kind, a in engine.timers.heap],
         "timer_seq": engine.timers.seq,
@@ -132,19 +132,13 @@ def engine_from_json(settings: Settings, raw: Json) -> Engine:
         ledger.accounts[account_id] = account
     ledger.days = {day: _bucket_from_json(b) for day, b in raw["movement_days"]}
     kept_from, nps_kept_from = engine.kept_from()
-    for account_id, user_id, day in raw["users"]:
-        engine.activity.latest[(account_id, user_id)] = day
-        if day >= kept_from:
-            engine.activity.by_day[day] = engine.activity.by_day.get(day, 0) + 1
+    engine.activity.restore({(a, u): day for a, u, day in raw["users"]}, kept_from)
     for account_id, user_id, at, score in raw["respondents"]:
         engine.nps.latest[(account_id, user_id)] = (at, score)
         day = at // US_PER_DAY
         if day >= nps_kept_from:
             engine.nps.by_day.setdefault(day, NpsDay()).add(score, 1)
-    for account_id, day in raw["first_signups"].items():
-        engine.signups.first[account_id] = day
-        if day >= kept_from:
-            engine.signups.by_day[day] = engine.signups.by_day.get(day, 0) + 1
+    engine.signups.restore(dict(raw["first_signups"]), kept_from)
     for event_id, day in raw["seen"]:
         engine.seen.day_of_id[event_id] = day
         engine.seen.arrivals.append(event_id)

@@ -22,7 +22,7 @@ from models.events import (
     Survey,
 )
 from models.settings import Settings
-from state.activity import ActivityBook
+from state.activity import activity_book
 from state.clock import (
     EPOCH,
     ONE_US,
@@ -38,7 +38,7 @@ from state.figures import Group, Partial, Value, Windows, figures_at
 from state.money import ZERO, monthly_amount
 from state.mrr import Account, Change, MrrBook
 from state.nps import NpsBook
-from state.signups import SignupBook
+from state.signups import signup_book
 from state.timers import TimerKind, TimerQueue
 
 
@@ -82,9 +82,9 @@ class Engine:
         self._keep_days = settings.window_days + settings.lateness_days + 1
         self._keep_nps_days = settings.nps_window_days + settings.lateness_days + 1
         self.ledger = MrrBook()
-        self.activity = ActivityBook()
+        self.activity = activity_book()
         self.nps = NpsBook()
-        self.signups = SignupBook()
+        self.signups = signup_book()
         self.seen = SeenIds()
         self.timers = TimerQueue()
         self.stream_time: int | None = None
@@ -272,7 +272,7 @@ class Engine:
         account = self.ledger.account(event.account_id)
         if account.plan is None and event.plan is not None:
             account.plan = event.plan
-        return Group.SIGNUPS if self.signups.sign_up(event.account_id, at // US_PER_DAY) else 0
+        return Group.SIGNUPS if self.signups.record(event.account_id, at // US_PER_DAY) else 0
 
     def _activity(self, event: Activity, at: int) -> int:
         account = self.ledger.accounts.get(event.account_id) or self.ledger.account(
@@ -281,7 +281,7 @@ class Engine:
         if account.last_active is None or at > account.last_active:
             account.last_active = at
         user = (event.account_id, event.user_id)
-        return Group.ACTIVITY if self.activity.touch(user, at // US_PER_DAY) else 0
+        return Group.ACTIVITY if self.activity.record(user, at // US_PER_DAY) else 0
 
     def _survey(self, event: Survey, at: int) -> int:
         respondent = (event.account_id, event.user_id)
