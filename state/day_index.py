@@ -15,7 +15,7 @@ Key = TypeVar("Key", bound=Hashable)
 
 
 class DayIndex(Generic[Key]):
-    __slots__ = ("by_day", "day_of", "_forget_keys", "_latest")
+    __slots__ = ("_forget_keys", "_latest", "by_day", "day_of")
 
     def __init__(self, *, latest: bool, forget_keys: bool) -> None:
         self.day_of: dict[Key, int] = {}
