@@ -77,6 +77,30 @@ def _broker_credentials(settings: Settings) -> Any:
     )
 
 
+def internal_topics(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The worker's own topics, created before it starts.
+
+    Faust declares them too, but an agent can subscribe before the declaration
+    lands; aiokafka then ignores the topic until its next metadata refresh
+    (minutes), and nothing is aggregated meanwhile.
+    """
+    n = settings.topic_partitions
+    compact = {"cleanup.policy": "compact"}
+    return {
+        partials_topic(settings): {"partitions": 1, "configs": compact},
+        clock_topic(settings): {"partitions": n, "configs": {"retention.ms": 3_600_000}},
+        f"{settings.app_id}-checkpoints-changelog": {"partitions": n, "configs": compact},
+    }
+
+
+def partials_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-partials"
+
+
+def clock_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-clock"
+
+
 def account_fields(state: PartitionState, account_id: str) -> dict[str, object]:
     """The `growth:account:{id}` hash of EVENTS.md."""
     account = state.engine.ledger.accounts.get(account_id)
@@ -116,9 +140,9 @@ class GrowthWorker:
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
         self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
         self.partials = app.topic(
-            f"{settings.app_id}-partials", partitions=1, compacting=True, internal=True, **raw
+            partials_topic(settings), partitions=1, compacting=True, internal=True, **raw
         )
-        self.clock = app.topic(f"{settings.app_id}-clock", partitions=n, internal=True, **raw)
+        self.clock = app.topic(clock_topic(settings), partitions=n, internal=True, **raw)
         self.checkpoints = app.Table("checkpoints", partitions=n, key_type=bytes, value_type=bytes)
         for topic in self.inputs:
             app.agent(topic, name=f"consume-{topic.get_topic_name()}", concurrency=1)(self._consume)

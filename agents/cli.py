@@ -246,12 +246,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
-    from agents.app import build_app
+    from agents.app import build_app, internal_topics
     from agents.kafka_io import ensure_topics
 
     settings = load_settings()
     try:
-        ensure_topics(settings)
+        ensure_topics(settings, extra=internal_topics(settings), replication=_topic_replication())
     except Exception as exc:
         raise UsageError(
             f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}"
