@@ -1,6 +1,6 @@
 """Worker benchmark: the Faust worker against a bare aiokafka consumer, and end-to-end latency.
 
-    /tmp/gsvenv/bin/python bench/worker.py [--events 1000000] [--partitions 8] [--runs 3]
+    .venv/bin/python bench/worker.py [--events 1000000] [--partitions 8] [--runs 3]
                                            [--rate 5000] [--latency-seconds 30]
 
 Needs the real services (`bash scripts/services up`; this script runs it, it is idempotent).
