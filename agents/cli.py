@@ -50,6 +50,16 @@ def _open_lines(path: str) -> tuple[Iterator[bytes], int | None, IO[bytes]]:
     return iter(handle), os.fstat(handle.fileno()).st_size, handle
 
 
+def _open_input(
+    stack: ExitStack, path: str, label: str
+) -> tuple[Iterator[bytes], int | None, Progress]:
+    """The lines of a replay file (or stdin), closed with `stack`, and a progress bar for them."""
+    lines, size, handle = _open_lines(path)
+    if handle is not sys.stdin.buffer:
+        stack.callback(handle.close)
+    return lines, size, Progress(label, size)
+
+
 def _writer(stack: ExitStack, path: str | None) -> Callable[[Record], None] | None:
     if path is None:
         return None
@@ -79,10 +89,7 @@ def _write_json(path: str, value: Any) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     settings = load_settings()
     with ExitStack() as stack:
-        lines, size, handle = _open_lines(args.events)
-        if handle is not sys.stdin.buffer:
-            stack.callback(handle.close)
-        progress = Progress("replay", size)
+        lines, size, progress = _open_input(stack, args.events, "replay")
         outputs = ReplayOutputs(
             dead_letter=_writer(stack, args.dead_letters),
             change=_writer(stack, args.changes),
@@ -166,10 +173,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     """Publish a replay file to the input topics, as the product's buses would."""
     settings = load_settings()
     with ExitStack() as stack:
-        lines, size, handle = _open_lines(args.events)
-        if handle is not sys.stdin.buffer:
-            stack.callback(handle.close)
-        progress = Progress("produce", size)
+        lines, size, progress = _open_input(stack, args.events, "produce")
         try:
             summary = _to_kafka(settings, lines, progress.update)
         except OSError as exc:
