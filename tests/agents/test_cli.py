@@ -1,0 +1,113 @@
+"""The command line as a user meets it: files in, files out, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agents.cli import main
+from state.figures import FIGURES
+
+GOOD = {"event_id": "p1", "occurred_at": "2026-03-01T12:00:00Z", "account_id": "a1"}
+
+
+def _write(path: Path, lines: list[object]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
+
+
+@pytest.fixture
+def stream(tmp_path: Path) -> Path:
+    return _write(
+        tmp_path / "events.jsonl",
+        [
+            {
+                "topic": "payments",
+                "key": "a1",
+                "value": {**GOOD, "amount": "49.00", "currency": "USD"},
+            },
+            {
+                "topic": "payments",
+                "key": "a1",
+                "value": {**GOOD, "amount": "49.00", "currency": "USD"},
+            },
+            {"topic": "activity", "key": "a1", "value": "{not json"},
+            {"topic": "activity", "value": {**GOOD, "event_id": "x1", "user_id": "u1"}},
+        ],
+    )
+
+
+def test_replay_writes_snapshot_changes_and_dead_letters(stream: Path, tmp_path: Path) -> None:
+    snapshot, changes, dead = tmp_path / "s.json", tmp_path / "c.jsonl", tmp_path / "d.jsonl"
+    code = main(["replay", str(stream), "--snapshot", str(snapshot),
+                 "--changes", str(changes), "--dead-letters", str(dead)])  # fmt: skip
+    assert code == 0
+    figures = json.loads(snapshot.read_text())
+    assert list(figures) == ["as_of", "day", *FIGURES]
+    assert figures["as_of"] == "2026-03-01T12:00:00Z" and figures["day"] == "2026-03-01"
+    assert (figures["mrr"], figures["paying_customers"], figures["dau"]) == (49.0, 1, 1)
+    assert (figures["events"], figures["duplicates"], figures["dead_letters"]) == (2, 1, 1)
+    assert figures["nps"] is None and figures["customer_churn_rate"] is None
+    assert '"mrr":49.00' in snapshot.read_text()  # money as exact decimal text
+    letters = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert [(d["raw"], d["error"]["type"], d["key"], d["offset"]) for d in letters] == [
+        ("{not json", "not_json", "a1", 2)
+    ]
+    records = [json.loads(line) for line in changes.read_text().splitlines()]
+    last = {r["metric"]: r["value"] for r in records}
+    assert last["mrr"] == 49.0 and last["dead_letters"] == 1 and last["duplicates"] == 1
+    mrr = next(r for r in records if r["metric"] == "mrr")
+    assert (mrr["previous"], mrr["delta"], mrr["cause_event_id"]) == (0.0, 49.0, "p1")
+
+
+def test_replay_reads_stdin(
+    stream: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stream.read_bytes())))
+    assert main(["replay", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({}, ["replay", "/no/such/file.jsonl"], "no such file: /no/such/file.jsonl"),
+        ({"GROWTH_FX_RATES": "not json"}, ["replay", "EVENTS"], "bad setting GROWTH_FX_RATES"),
+        ({"GROWTH_WINDOW_DAYS": "abc"}, ["replay", "EVENTS"], "bad setting GROWTH_WINDOW_DAYS"),
+        ({}, ["replay", "DIR"], "is a directory"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(
+    env: dict[str, str], args: list[str], message: str, stream: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = [str(stream) if a == "EVENTS" else str(tmp_path) if a == "DIR" else a for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("growthstream: ") and message in err and "\n" not in err
+
+
+def test_demo_is_deterministic_and_its_stream_replays_to_the_same_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert (
+        main(["demo", "--seed", "3", "--accounts", "40", "--days", "60", "--out", str(first)]) == 0
+    )
+    shown = capsys.readouterr().out
+    assert (
+        main(["demo", "--seed", "3", "--accounts", "40", "--days", "60", "--out", str(second)]) == 0
+    )
+    assert first.read_bytes() == second.read_bytes() and "MRR" in shown
+    monkeypatch.setenv("GROWTH_FX_RATES", '{"USD": 1, "EUR": 1.08, "GBP": 1.27}')
+    assert main(["replay", str(first), "--snapshot", str(tmp_path / "s.json")]) == 0
+    mrr = json.loads((tmp_path / "s.json").read_text())["mrr"]
+    assert f"{mrr:,.2f}" in shown
