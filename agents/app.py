@@ -136,6 +136,8 @@ class GrowthWorker:
         self.input_names = list(settings.input_topics())
         self.inputs = [app.topic(name, partitions=n, **raw) for name in self.input_names]
         self.received: dict[TP, int] = {}
+        self.broker_ends: dict[TP, int] = {}
+        self.unknown_ends: set[TP] = set()
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
         self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
@@ -186,9 +188,28 @@ class GrowthWorker:
         def has_unread(topic: str) -> bool:
             tp = TP(topic, partition)
             end = self.app.consumer.highwater(tp)
-            return end is None or self.received.get(tp, -1) + 1 < end
+            if end is None:
+                self.unknown_ends.add(tp)
+                end = self.broker_ends.get(tp)
+                if end is None:
+                    return True
+            return self.received.get(tp, -1) + 1 < end
 
         return has_unread
+
+    async def _learn_unknown_ends(self) -> None:
+        """Ask the broker for end offsets the fetcher has not reported yet.
+
+        Until a fetch response covers a topic-partition its highwater is unknown and
+        the merger must wait on it; asking the broker bounds that wait.
+        """
+        if not self.unknown_ends:
+            return
+        tps, self.unknown_ends = list(self.unknown_ends), set()
+        try:
+            self.broker_ends.update(await self.app.consumer.highwaters(*tps))
+        except Exception as exc:
+            log.warning("could not read end offsets of %d partitions: %s", len(tps), exc)
 
     async def _drain(self, partition: int) -> None:
         merger = self.mergers.get(partition)
@@ -198,6 +219,7 @@ class GrowthWorker:
             await self._apply(event)
 
     async def _drain_all(self) -> None:
+        await self._learn_unknown_ends()
         for partition in list(self.mergers):
             await self._drain(partition)
 
