@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -138,8 +136,6 @@ class GrowthWorker:
         self.input_names = list(settings.input_topics())
         self.inputs = [app.topic(name, partitions=n, **raw) for name in self.input_names]
         self.received: dict[TP, int] = {}
-        self.broker_ends: dict[TP, int] = {}
-        self.unknown_ends: set[TP] = set()
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
         self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
@@ -152,7 +148,7 @@ class GrowthWorker:
             app.agent(topic, name=f"consume-{topic.get_topic_name()}", concurrency=1)(self._consume)
         app.agent(self.partials, name="aggregate", concurrency=1)(self._aggregate)
         app.agent(self.clock, name="clock", concurrency=1)(self._tick)
-        app.timer(settings.change_interval_ms / 1000)(self._write_accounts)
+        app.timer(settings.checkpoint_interval_ms / 1000)(self._checkpoint_all)
         app.timer(settings.change_interval_ms / 1000)(self._publish_and_emit)
         app.timer(DRAIN_INTERVAL_S)(self._drain_all)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -185,59 +181,14 @@ class GrowthWorker:
                 merger = self.mergers[message.partition] = TopicMerger(self.input_names)
             merger.push(message.topic, int(message.timestamp * 1000), event)
             await self._drain(message.partition)
-            await self._maybe_checkpoint(message.partition)
-
-    async def _maybe_checkpoint(self, partition: int) -> None:
-        """Checkpoint, flush, then ack what the checkpoint covers (agents/partition.py).
-
-        Runs on the agent path, inside this partition's current event: Faust's table
-        takes the changelog partition from it and keeps its local store (rocksdict) and
-        its changelog in step.
-        """
-        state = self.states.get(partition)
-        if state is None or not state.pending:
-            return
-        now = time.monotonic()
-        if now - state.checkpointed_at < self.settings.checkpoint_interval_ms / 1000:
-            return
-        state.checkpointed_at = now
-        covered = write_checkpoint(state, self._write_checkpoint_key)
-        await self.app.producer.flush()
-        for event in covered:
-            event.ack()
-
-    def _write_checkpoint_key(self, key: bytes, value: bytes | None) -> None:
-        if value is not None:
-            self.checkpoints[key] = value
-        elif key in self.checkpoints:
-            del self.checkpoints[key]
 
     def _has_unread(self, partition: int) -> Callable[[str], bool]:
         def has_unread(topic: str) -> bool:
             tp = TP(topic, partition)
             end = self.app.consumer.highwater(tp)
-            if end is None:
-                self.unknown_ends.add(tp)
-                end = self.broker_ends.get(tp)
-                if end is None:
-                    return True
-            return self.received.get(tp, -1) + 1 < end
+            return end is None or self.received.get(tp, -1) + 1 < end
 
         return has_unread
-
-    async def _learn_unknown_ends(self) -> None:
-        """Ask the broker for end offsets the fetcher has not reported yet.
-
-        Until a fetch response covers a topic-partition its highwater is unknown and
-        the merger must wait on it; asking the broker bounds that wait.
-        """
-        if not self.unknown_ends:
-            return
-        tps, self.unknown_ends = list(self.unknown_ends), set()
-        try:
-            self.broker_ends.update(await self.app.consumer.highwaters(*tps))
-        except Exception as exc:
-            log.warning("could not read end offsets of %d partitions: %s", len(tps), exc)
 
     async def _drain(self, partition: int) -> None:
         merger = self.mergers.get(partition)
@@ -247,7 +198,6 @@ class GrowthWorker:
             await self._apply(event)
 
     async def _drain_all(self) -> None:
-        await self._learn_unknown_ends()
         for partition in list(self.mergers):
             await self._drain(partition)
 
@@ -277,8 +227,24 @@ class GrowthWorker:
             )  # fmt: skip
             await self.dead_letters.send(key=message.key, value=dumps(record).encode())
 
-    async def _write_accounts(self) -> None:
-        """The accounts changed since the last call, or all of them after a Redis outage."""
+    async def _checkpoint_all(self) -> None:
+        covered: list[Any] = []
+        accounts: dict[str, dict[str, object]] = {}
+        for partition, state in list(self.states.items()):
+            if not state.pending:
+                continue
+
+            def write(key: bytes, value: bytes | None, partition: int = partition) -> None:
+                self.checkpoints.send_changelog(partition, key, value)
+
+            covered.extend(write_checkpoint(state, write))
+            for account_id in state.dirty_accounts:
+                accounts[account_id] = account_fields(state, account_id)
+            state.dirty_accounts.clear()
+        if covered:
+            await self.app.producer.flush()
+            for event in covered:
+                event.ack()
         if self.redis.needs_full_write:
             accounts = {
                 account_id: account_fields(state, account_id)
@@ -286,14 +252,8 @@ class GrowthWorker:
                 for account_id in state.engine.ledger.accounts
             }
             self.redis.needs_full_write = not await self.redis.write_accounts(accounts)
-            return
-        changed: dict[str, dict[str, object]] = {}
-        for state in self.states.values():
-            for account_id in state.dirty_accounts:
-                changed[account_id] = account_fields(state, account_id)
-            state.dirty_accounts.clear()
-        if changed:
-            await self.redis.write_accounts(changed)
+        elif accounts:
+            await self.redis.write_accounts(accounts)
 
     # -- aggregation --------------------------------------------------------------------
 
@@ -357,27 +317,14 @@ class GrowthWorker:
         return not any(has_unread(topic) for topic in self.input_names)
 
 
-def table_store(settings: Settings) -> str:
-    """`GROWTH_TABLE_STORE`; `auto` is memory://, which recovers from the changelog.
-
-    rocksdict:// would keep the checkpoints on local disk too, but faust-streaming
-    0.15.3's rocksdict driver fails to start with rocksdict 0.3.29 ("'module' object
-    is not callable" while opening the store), so it is not the default.
-    """
-    return "memory://" if settings.table_store == "auto" else settings.table_store
-
-
 def build_app(settings: Settings | None = None, *, web_port: int | None = None) -> faust.App:
     settings = settings or Settings()
     brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")]
-    datadir = Path(settings.data_dir) / f"{settings.app_id}-{web_port or 6066}"
-    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=brokers,
         broker_credentials=_broker_credentials(settings),
-        store=table_store(settings),
-        datadir=str(datadir),
+        store="memory://",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         processing_guarantee="at_least_once",

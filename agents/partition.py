@@ -51,8 +51,6 @@ class PartitionState:
     pending: list[Any] = field(default_factory=list)
     """Events applied since the last checkpoint, acknowledged once it is durable."""
     dirty_accounts: set[str] = field(default_factory=set)
-    checkpointed_at: float = 0.0
-    """Monotonic time of the last checkpoint."""
 
     def already_applied(self, topic: str, offset: int) -> bool:
         return offset <= self.offsets.get(topic, -1)

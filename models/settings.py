@@ -80,10 +80,6 @@ class Settings(BaseSettings):
 
     change_interval_ms: int = Field(default=1000, ge=10)
     """Metric changes are coalesced per metric over this interval."""
-    table_store: str = "auto"
-    """Faust table store URL; `auto` = memory:// (see agents.app.table_store)."""
-    data_dir: str = ".growthstream-data"
-    """Local table data; each worker uses `<data_dir>/<app_id>-<web port>`."""
     checkpoint_interval_ms: int = Field(default=2000, ge=50)
     """How often a partition's engine is checkpointed (and its input offsets acked)."""
 

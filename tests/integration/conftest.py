@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 import os
 import uuid
@@ -78,6 +79,16 @@ def docker_answers() -> bool:
         return False
 
 
+def _container_class(module: str, name: str) -> Any:
+    """A testcontainers class, when Docker answers (newer releases keep them in `community`)."""
+    if not docker_answers():
+        services_unavailable()
+    for package in (f"testcontainers.community.{module}", f"testcontainers.{module}"):
+        with contextlib.suppress(ImportError):
+            return getattr(importlib.import_module(package), name)
+    services_unavailable(f"{NO_SERVICES} (pip install testcontainers)")
+
+
 def _start(container: Any) -> Any:
     try:
         return container.start()
@@ -92,16 +103,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if servers:
         yield servers
         return
-    if not docker_answers():
-        services_unavailable()
-    try:
-        from testcontainers.community.kafka import KafkaContainer
-    except ImportError:
-        try:
-            from testcontainers.kafka import KafkaContainer
-        except ImportError:
-            services_unavailable(f"{NO_SERVICES} (pip install testcontainers)")
-    container = _start(KafkaContainer(KAFKA_IMAGE).with_kraft())
+    container = _start(_container_class("kafka", "KafkaContainer")(KAFKA_IMAGE).with_kraft())
     try:
         yield str(container.get_bootstrap_server())
     finally:
@@ -115,16 +117,7 @@ def redis_url() -> Iterator[str]:
     if url:
         yield url
         return
-    if not docker_answers():
-        services_unavailable()
-    try:
-        from testcontainers.community.redis import RedisContainer
-    except ImportError:
-        try:
-            from testcontainers.redis import RedisContainer
-        except ImportError:
-            services_unavailable(f"{NO_SERVICES} (pip install testcontainers)")
-    container = _start(RedisContainer(REDIS_IMAGE))
+    container = _start(_container_class("redis", "RedisContainer")(REDIS_IMAGE))
     try:
         host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
         yield f"redis://{host}:{port}/0"
