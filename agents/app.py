@@ -4,9 +4,11 @@ The glue is thin on purpose; what it must get right is the order of things:
 
 - a message is decoded by `models` and applied by the partition's `Engine`; bad
   or late ones go to `dead-letters` with their raw bytes;
+- input records arrive in batches, one per topic-partition and fetch
+  (agents/batching.py), each topic's through its own channel and agent;
 - every `checkpoint_interval_ms` each partition's engine is checkpointed into the
   changelogged `checkpoints` table, the producer is flushed, and only then are the
-  messages it covers acknowledged (agents/partition.py explains why that is exact);
+  offsets it covers committed (agents/partition.py explains why that is exact);
 - every `change_interval_ms` each partition publishes its partial state to the
   compacted `<app>-partials` topic; the worker that owns that topic's single
   partition aggregates them into the global snapshot, emits `metric-changes` and
@@ -23,16 +25,19 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import faust
 import orjson
 from faust.types import TP
 
 from agents.aggregator import Aggregator
+from agents.batching import BatchingConsumer, GrowthApp, RecordBatch
 from agents.merge import TopicMerger
 from agents.partition import PartitionState, restore, write_checkpoint
 from agents.redis_view import RedisView
+from agents.table_store import PartitionStore, table_store
 from models.decode import Decoder, Reason, Rejection
 from models.jsonout import dumps
 from models.outputs import dead_letter, now_iso
@@ -43,6 +48,8 @@ from state.engine import Outcome
 
 log = logging.getLogger("growthstream.worker")
 
+BATCH_QUEUE = 64
+"""Record batches a topic's channel may hold before the fetcher waits for its agent."""
 DRAIN_INTERVAL_S = 0.05
 """How often buffered input is re-examined when it waited on a topic that turned out empty."""
 REPUBLISH_EVERY = 5
@@ -119,7 +126,7 @@ def account_fields(state: PartitionState, account_id: str) -> dict[str, object]:
 class GrowthWorker:
     """Everything one worker process holds: its partitions' states and, maybe, the aggregate."""
 
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    def __init__(self, app: GrowthApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
         self.decoder = Decoder(settings)
@@ -134,7 +141,9 @@ class GrowthWorker:
         raw |= {"key_serializer": "raw", "value_serializer": "raw"}
         n = settings.topic_partitions
         self.input_names = list(settings.input_topics())
-        self.inputs = [app.topic(name, partitions=n, **raw) for name in self.input_names]
+        self.inputs = [
+            app.topic(name, partitions=n, acks=False, **raw) for name in self.input_names
+        ]
         self.received: dict[TP, int] = {}
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
@@ -145,7 +154,12 @@ class GrowthWorker:
         self.clock = app.topic(clock_topic(settings), partitions=n, internal=True, **raw)
         self.checkpoints = app.Table("checkpoints", partitions=n, key_type=bytes, value_type=bytes)
         for topic in self.inputs:
-            app.agent(topic, name=f"consume-{topic.get_topic_name()}", concurrency=1)(self._consume)
+            app.topics.add(topic)
+            channel = app.channel(maxsize=BATCH_QUEUE)
+            app.deliver_in_batches(topic.get_topic_name(), channel)
+            app.agent(channel, name=f"consume-{topic.get_topic_name()}", concurrency=1)(
+                self._consume
+            )
         app.agent(self.partials, name="aggregate", concurrency=1)(self._aggregate)
         app.agent(self.clock, name="clock", concurrency=1)(self._tick)
         app.timer(settings.checkpoint_interval_ms / 1000)(self._checkpoint_all)
@@ -158,7 +172,7 @@ class GrowthWorker:
     def state(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
         if state is None:
-            store = self.checkpoints.data
+            store = PartitionStore(self.checkpoints.data, partition)
             state = self.states[partition] = restore(partition, self.settings, store)
             self.redis.needs_full_write = True
             log.info("partition %d: restored at offsets %s", partition, state.offsets)
@@ -172,15 +186,27 @@ class GrowthWorker:
         for tp in revoked:
             self.received.pop(tp, None)
 
-    async def _consume(self, stream: Any) -> None:
-        async for event in stream.noack().events():
-            message = event.message
-            self.received[message.tp] = message.offset
-            merger = self.mergers.get(message.partition)
+    async def _consume(self, stream: faust.StreamT[RecordBatch]) -> None:
+        async for batch in stream:
+            if batch.generation_id != self.app.consumer_generation_id:
+                continue
+            tp = batch.tp
+            if tp not in self.app.consumer.assignment():
+                continue
+            self.received[tp] = batch.records[-1].offset
+            merger = self.mergers.get(tp.partition)
             if merger is None:
-                merger = self.mergers[message.partition] = TopicMerger(self.input_names)
-            merger.push(message.topic, int(message.timestamp * 1000), event)
-            await self._drain(message.partition)
+                merger = self.mergers[tp.partition] = TopicMerger(self.input_names)
+            for record in batch.records:
+                merger.push(tp.topic, record.timestamp, record)
+            self._drain(tp.partition)
+            await self._ebb()
+
+    async def _ebb(self) -> None:
+        """Let the producer catch up with the dead letters sent without waiting."""
+        buffer = self.app.producer.buffer
+        if buffer.size > buffer.max_messages:
+            await buffer.flush_atmost(buffer.size)
 
     def _has_unread(self, partition: int) -> Callable[[str], bool]:
         def has_unread(topic: str) -> bool:
@@ -190,61 +216,62 @@ class GrowthWorker:
 
         return has_unread
 
-    async def _drain(self, partition: int) -> None:
+    def _drain(self, partition: int) -> None:
+        """Apply what the merger releases; synchronous, so no checkpoint interleaves."""
         merger = self.mergers.get(partition)
         if merger is None or not len(merger):
             return
-        for event in list(merger.ready(self._has_unread(partition))):
-            await self._apply(event)
+        state = self.state(partition)
+        for record in list(merger.ready(self._has_unread(partition))):
+            self._apply(state, record)
 
     async def _drain_all(self) -> None:
         for partition in list(self.mergers):
-            await self._drain(partition)
+            self._drain(partition)
 
-    async def _apply(self, event: Any) -> None:
-        message = event.message
-        state = self.state(message.partition)
-        if state.already_applied(message.topic, message.offset):
-            event.ack()
+    def _apply(self, state: PartitionState, record: Any) -> None:
+        topic, offset = record.topic, record.offset
+        if state.already_applied(topic, offset):
             return
-        raw = message.value if isinstance(message.value, bytes) else b""
-        decoded = self.decoder.decode(message.topic, raw)
+        raw = record.value if isinstance(record.value, bytes) else b""
+        decoded = self.decoder.decode(topic, raw)
         account_id = None
         if isinstance(decoded, Rejection):
             state.engine.count_dead_letter()
             rejection: Rejection | None = decoded
         else:
             account_id = decoded.account_id
-            self.last_event_ids[message.partition] = decoded.event_id
+            self.last_event_ids[state.partition] = decoded.event_id
             changed = state.engine.apply(decoded)
             rejection = _LATE if changed & Outcome.LATE else None
-        state.applied(message.topic, message.offset, event, account_id)
+        state.applied(topic, offset, account_id)
         if rejection is not None:
-            key = message.key.decode("utf-8", "replace") if message.key else None
-            record = dead_letter(
-                rejection, raw, topic=message.topic, partition=message.partition,
-                offset=message.offset, key=key,
-            )  # fmt: skip
-            await self.dead_letters.send(key=message.key, value=dumps(record).encode())
+            key = record.key.decode("utf-8", "replace") if record.key else None
+            letter = dead_letter(
+                rejection, raw, topic=topic, partition=state.partition, offset=offset, key=key
+            )
+            self.dead_letters.send_soon(key=record.key, value=dumps(letter).encode())
 
     async def _checkpoint_all(self) -> None:
-        covered: list[Any] = []
+        """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
+        offsets: dict[TP, int] = {}
         accounts: dict[str, dict[str, object]] = {}
         for partition, state in list(self.states.items()):
-            if not state.pending:
+            if not state.unsaved:
                 continue
 
             def write(key: bytes, value: bytes | None, partition: int = partition) -> None:
+                PartitionStore(self.checkpoints.data, partition).write(key, value)
                 self.checkpoints.send_changelog(partition, key, value)
 
-            covered.extend(write_checkpoint(state, write))
+            for topic, offset in write_checkpoint(state, write).items():
+                offsets[TP(topic, partition)] = offset
             for account_id in state.dirty_accounts:
                 accounts[account_id] = account_fields(state, account_id)
             state.dirty_accounts.clear()
-        if covered:
+        if offsets:
             await self.app.producer.flush()
-            for event in covered:
-                event.ack()
+            await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
         if self.redis.needs_full_write:
             accounts = {
                 account_id: account_fields(state, account_id)
@@ -319,12 +346,15 @@ class GrowthWorker:
 
 def build_app(settings: Settings | None = None, *, web_port: int | None = None) -> faust.App:
     settings = settings or Settings()
+    datadir = Path(settings.data_dir) / f"{settings.app_id}-{web_port or 6066}"
+    datadir.mkdir(parents=True, exist_ok=True)
     brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")]
-    app = faust.App(
+    app = GrowthApp(
         settings.app_id,
         broker=brokers,
         broker_credentials=_broker_credentials(settings),
-        store="memory://",
+        store=table_store(settings),
+        datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         processing_guarantee="at_least_once",

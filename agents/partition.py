@@ -14,9 +14,9 @@ mid-checkpoint leaves the previous one intact.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import orjson
 
@@ -26,8 +26,15 @@ from state.engine import Engine
 
 CHUNK_BYTES = 512 * 1024
 
-Store = Mapping[bytes, bytes]
-"""The recovered checkpoint table (Faust's table data)."""
+
+class Store(Protocol):
+    """One partition's view of the recovered checkpoint table (agents/table_store.py)."""
+
+    def get(self, key: bytes, /) -> bytes | None: ...
+
+    def __getitem__(self, key: bytes, /) -> bytes: ...
+
+
 Write = Callable[[bytes, bytes | None], None]
 """Write (or, with None, delete) one checkpoint-table key in this partition's changelog."""
 
@@ -48,16 +55,16 @@ class PartitionState:
     """Input topic -> last applied offset (checkpointed with the engine)."""
     generation: int = 0
     chunks: int = 0
-    pending: list[Any] = field(default_factory=list)
-    """Events applied since the last checkpoint, acknowledged once it is durable."""
+    unsaved: int = 0
+    """Messages applied since the last checkpoint (committed once it is durable)."""
     dirty_accounts: set[str] = field(default_factory=set)
 
     def already_applied(self, topic: str, offset: int) -> bool:
         return offset <= self.offsets.get(topic, -1)
 
-    def applied(self, topic: str, offset: int, event: Any, account_id: str | None) -> None:
+    def applied(self, topic: str, offset: int, account_id: str | None) -> None:
         self.offsets[topic] = offset
-        self.pending.append(event)
+        self.unsaved += 1
         if account_id is not None:
             self.dirty_accounts.add(account_id)
 
@@ -81,8 +88,12 @@ def restore(partition: int, settings: Settings, store: Store) -> PartitionState:
     )
 
 
-def write_checkpoint(state: PartitionState, write: Write) -> list[Any]:
-    """Write the next checkpoint generation; return the events it covers (to ack once durable)."""
+def write_checkpoint(state: PartitionState, write: Write) -> dict[str, int]:
+    """Write the next checkpoint generation; return the offsets to commit once it is durable.
+
+    The offsets are Kafka's next-to-read offsets per input topic: everything below
+    them is in this checkpoint.
+    """
     blob = orjson.dumps(engine_to_json(state.engine))
     generation = state.generation + 1
     chunks = max(1, -(-len(blob) // CHUNK_BYTES))
@@ -101,5 +112,5 @@ def write_checkpoint(state: PartitionState, write: Write) -> list[Any]:
     for index in range(state.chunks):
         write(chunk_key(state.partition, state.generation, index), None)
     state.generation, state.chunks = generation, chunks
-    covered, state.pending = state.pending, []
-    return covered
+    state.unsaved = 0
+    return {topic: offset + 1 for topic, offset in state.offsets.items()}

@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     change_interval_ms: int = Field(default=1000, ge=10)
     """Metric changes are coalesced per metric over this interval."""
     checkpoint_interval_ms: int = Field(default=2000, ge=50)
-    """How often a partition's engine is checkpointed (and its input offsets acked)."""
+    """How often a partition's engine is checkpointed (and its input offsets committed)."""
+    table_store: str = "auto"
+    """Faust store of the checkpoints table: `rocksdb://` (rocksdict), `memory://`, or
+    `auto` = rocksdb:// when rocksdict is installed, else memory://."""
+    data_dir: str = ".growthstream-data"
+    """Local table data (rocksdict); each worker uses `<data_dir>/<app_id>-<web port>`."""
 
     @field_validator("fx_rates", mode="before")
     @classmethod

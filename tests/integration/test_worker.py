@@ -73,7 +73,7 @@ class Workers:
     """Worker processes, started and killed like an operator would."""
 
     def __init__(self, settings: Settings, logs: Path) -> None:
-        self.env = _env(settings)
+        self.env = _env(settings) | {"GROWTH_DATA_DIR": str(logs / "data")}
         self.logs = logs
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
