@@ -14,7 +14,7 @@ COPY pyproject.toml README.md* ./
 COPY agents ./agents
 COPY models ./models
 COPY state ./state
-RUN pip install . \
+RUN pip install ".[rocksdb]" \
     && rm -rf /src/build /src/*.egg-info
 
 # Run unprivileged, from a writable directory (the worker keeps its local table data there).
