@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.settings import Settings
+from state.alerts import Alert, AlertRules, DayClose, GlobalAlerts
 from state.changes import ChangeTracker
 from state.clock import US_PER_DAY, day_to_date, iso_utc
 from state.codec import Json, partial_from_json
@@ -24,23 +25,51 @@ class Published:
     partial: Partial
     stream_time: int | None
     last_event_id: str | None
+    day_closes: dict[int, DayClose] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class Aggregator:
     windows: Windows
+    expected_partitions: int = 1
+    global_alerts: GlobalAlerts = field(default_factory=lambda: GlobalAlerts(AlertRules()))
     partitions: dict[int, Published] = field(default_factory=dict)
     tracker: ChangeTracker | None = None
     changed_since_emit: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Aggregator:
-        return cls(Windows(settings.window_days, settings.nps_window_days))
+        return cls(
+            Windows(settings.window_days, settings.nps_window_days),
+            expected_partitions=settings.topic_partitions,
+            global_alerts=GlobalAlerts(AlertRules.from_settings(settings)),
+        )
 
     def update(self, partition: int, raw: Json) -> None:
         partial, stream_time = partial_from_json(raw)
-        self.partitions[partition] = Published(partial, stream_time, raw.get("last_event_id"))
+        closes = {day: DayClose(*close) for day, *close in raw.get("day_closes", ())}
+        self.partitions[partition] = Published(
+            partial, stream_time, raw.get("last_event_id"), closes
+        )
         self.changed_since_emit = True
+
+    def alerts(self) -> list[Alert]:
+        """Global alerts of the days every partition has closed, not reported before.
+
+        Walked from the first day any partition saw, so a restarted aggregator
+        repeats earlier alerts with their ids (consumers dedupe) rather than miss one.
+        """
+        if len(self.partitions) < self.expected_partitions:
+            return []
+        times = [p.stream_time for p in self.partitions.values()]
+        if any(t is None for t in times):
+            return []
+        closed_through = min(t for t in times if t is not None) // US_PER_DAY - 1
+        next_day = self.global_alerts.next_day
+        if next_day is not None and next_day > closed_through:
+            return []
+        histories = [p.day_closes for p in self.partitions.values()]
+        return self.global_alerts.catch_up(histories, closed_through)
 
     @property
     def stream_time(self) -> int | None:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from models.decode import Decoder, Reason, Rejection
 from models.jsonout import dumps
 from models.outputs import dead_letter, now_iso
 from models.settings import Settings
+from state.alerts import Alert
 from state.clock import iso_utc
 from state.codec import partial_to_json
 from state.engine import Outcome
@@ -148,6 +150,11 @@ class GrowthWorker:
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
         self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
+        self.churn_alerts = app.topic(settings.topic_churn_alerts, **raw)
+        self.unwritten_alerts: deque[Mapping[str, object]] = deque(
+            maxlen=settings.redis_changes_maxlen
+        )
+        """Alerts sent to Kafka but not yet to Redis (kept across a Redis outage)."""
         self.partials = app.topic(
             partials_topic(settings), partitions=1, compacting=True, internal=True, **raw
         )
@@ -174,6 +181,7 @@ class GrowthWorker:
         if state is None:
             store = PartitionStore(self.checkpoints.data, partition)
             state = self.states[partition] = restore(partition, self.settings, store)
+            state.engine.alerts = []
             self.redis.needs_full_write = True
             log.info("partition %d: restored at offsets %s", partition, state.offsets)
         return state
@@ -202,6 +210,18 @@ class GrowthWorker:
             self._drain(tp.partition)
             await self._ebb()
 
+    def _send_alerts(self, alerts: list[Alert]) -> None:
+        """Queue alerts for `churn-alerts` (flushed before the checkpoint that covers them)."""
+        for alert in alerts:
+            record = alert.record()
+            self.churn_alerts.send_soon(key=alert.account_id.encode(), value=dumps(record).encode())
+            self.unwritten_alerts.append(record)
+        alerts.clear()
+
+    async def _write_alerts(self) -> None:
+        if self.unwritten_alerts and await self.redis.append_alerts(list(self.unwritten_alerts)):
+            self.unwritten_alerts.clear()
+
     async def _ebb(self) -> None:
         """Let the producer catch up with the dead letters sent without waiting."""
         buffer = self.app.producer.buffer
@@ -224,6 +244,8 @@ class GrowthWorker:
         state = self.state(partition)
         for record in list(merger.ready(self._has_unread(partition))):
             self._apply(state, record)
+        if state.engine.alerts:
+            self._send_alerts(state.engine.alerts)
 
     async def _drain_all(self) -> None:
         for partition in list(self.mergers):
@@ -272,6 +294,7 @@ class GrowthWorker:
         if offsets:
             await self.app.producer.flush()
             await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
+        await self._write_alerts()
         if self.redis.needs_full_write:
             accounts = {
                 account_id: account_fields(state, account_id)
@@ -300,6 +323,7 @@ class GrowthWorker:
             self.published[partition] = version
             value = partial_to_json(engine.partial(), engine.stream_time)
             value["last_event_id"] = self.last_event_ids.get(partition)
+            value["day_closes"] = [[day, *close] for day, close in engine.day_closes.items()]
             await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
         if self.aggregator.partitions:
             await self._emit()
@@ -310,6 +334,10 @@ class GrowthWorker:
                 self.aggregator.update(int(event.message.key), orjson.loads(event.message.value))
 
     async def _emit(self) -> None:
+        alerts = self.aggregator.alerts()
+        if alerts:
+            self._send_alerts(alerts)
+        await self._write_alerts()
         if self.aggregator.changed_since_emit:
             records = self.aggregator.changes(now_iso())
             for record in records:
@@ -334,6 +362,8 @@ class GrowthWorker:
                 continue
             if self._caught_up(partition):
                 state.engine.advance_to(int(event.message.value))
+                if state.engine.alerts:
+                    self._send_alerts(state.engine.alerts)
 
     def _caught_up(self, partition: int) -> bool:
         """True when every input topic of the partition has been applied up to its end."""

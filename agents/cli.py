@@ -93,6 +93,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         outputs = ReplayOutputs(
             dead_letter=_writer(stack, args.dead_letters),
             change=_writer(stack, args.changes),
+            alert=_writer(stack, args.alerts),
             progress=progress.update,
         )
         started = time.perf_counter()
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--changes", metavar="CHANGES.jsonl", help="write every metric change")
     replay.add_argument("--dead-letters", metavar="DL.jsonl", help="write every dead letter")
+    replay.add_argument("--alerts", metavar="ALERTS.jsonl", help="write every churn alert")
     replay.set_defaults(run=cmd_replay)
 
     demo = commands.add_parser("demo", help="generate a synthetic SaaS stream and show its metrics")

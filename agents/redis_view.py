@@ -110,6 +110,7 @@ class RedisView:
         self.prefix = settings.redis_prefix
         self.metrics_key = f"{self.prefix}metrics"
         self.changes_key = f"{self.prefix}changes"
+        self.alerts_key = f"{self.prefix}alerts"
         self.changes_maxlen = settings.redis_changes_maxlen
         self.needs_full_write = True
         self._down = False
@@ -167,6 +168,24 @@ class RedisView:
                             maxlen=self.changes_maxlen,
                             approximate=True,
                         )
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def append_alerts(self, records: Sequence[Mapping[str, object]]) -> bool:
+        """XADD each churn alert to the capped `growth:alerts` stream (field `alert`: its JSON)."""
+        if not records:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for record in records:
+                    pipe.xadd(
+                        self.alerts_key,
+                        {"alert": dumps(record)},
+                        maxlen=self.changes_maxlen,
+                        approximate=True,
+                    )
                 await pipe.execute()
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)

@@ -18,6 +18,7 @@ from models.envelope import good_line_validator
 from models.events import AnyEvent, Payment
 from models.outputs import dead_letter, now_iso
 from models.settings import Settings
+from state.alerts import GlobalAlerts
 from state.changes import ChangeTracker
 from state.clock import iso_utc
 from state.engine import Engine, Outcome
@@ -34,6 +35,7 @@ class ReplayOutputs:
 
     dead_letter: Callable[[Record], None] | None = None
     change: Callable[[Record], None] | None = None
+    alert: Callable[[Record], None] | None = None
     progress: Callable[[int, int], None] | None = None
     """Called with (bytes read, lines read) every few thousand lines."""
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
@@ -67,6 +69,11 @@ def replay_lines(
     on_dead_letter, on_change, on_progress = outputs.dead_letter, outputs.change, outputs.progress
     reasons = outputs.dead_letter_reasons
     tracker = ChangeTracker(engine.figures(), engine.windows) if on_change else None
+    on_alert = outputs.alert
+    alerts = None
+    if on_alert is not None:
+        engine.alerts = []
+        alerts = AlertReporter(engine, on_alert)
     read = 0
     offset = -1
     for offset, line in enumerate(lines):
@@ -85,6 +92,8 @@ def replay_lines(
             changed = engine.apply(event)
             if tracker is not None:
                 _report_changes(engine, tracker, changed, event.event_id, on_change)
+            if alerts is not None:
+                alerts.report()
             if not changed & Outcome.LATE:
                 continue
             rejection = _LATE
@@ -103,6 +112,28 @@ def replay_lines(
     if on_progress is not None:
         on_progress(read, offset + 1)
     return engine
+
+
+class AlertReporter:
+    """Reports the engine's account alerts and, as days close, the global ones."""
+
+    __slots__ = ("_engine", "_global", "_on_alert")
+
+    def __init__(self, engine: Engine, on_alert: Callable[[Record], None]) -> None:
+        self._engine = engine
+        self._global = GlobalAlerts(engine.alert_rules)
+        self._on_alert = on_alert
+
+    def report(self) -> None:
+        engine, on_alert = self._engine, self._on_alert
+        if engine.alerts:
+            for alert in engine.alerts:
+                on_alert(alert.record())
+            engine.alerts.clear()
+        closes = engine.day_closes
+        if closes and (self._global.next_day is None or self._global.next_day in closes):
+            for alert in self._global.catch_up([closes], max(closes)):
+                on_alert(alert.record())
 
 
 def _decode_line(decoder: Decoder, line: bytes) -> tuple[AnyEvent | None, Rejection | None]:

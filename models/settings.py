@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     nps_window_days: int = Field(default=90, ge=1, le=3660)
     lateness_days: int = Field(default=30, ge=0, le=366)
     lapse_grace_days: int = Field(default=14, ge=0, le=366)
+
+    alert_churned_critical_mrr: Decimal = Field(default=Decimal(500), ge=0)
+    """`account_churned` is critical when the account's MRR before churning is at least this."""
+    alert_downgrade_ratio: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    """`downgrade` fires for a contraction of at least this share of the account's MRR."""
+    alert_usage_drop_days: int = Field(default=14, ge=1, le=366)
+    alert_churn_rate_high: Decimal = Field(default=Decimal(5), ge=0)
+    """`churn_rate_high` fires when `customer_churn_rate` (%) crosses above this..."""
+    alert_churn_rate_rearm: Decimal = Field(default=Decimal(4), ge=0)
+    """...and can fire again only after the rate has fallen to this or below (hysteresis)."""
+    alert_nps_low: Decimal = Field(default=Decimal(0), ge=-100, le=100)
+    """`nps_low` fires when `nps` crosses below this..."""
+    alert_nps_rearm: Decimal = Field(default=Decimal(10), ge=-100, le=100)
+    """...and can fire again only after NPS has risen to this or above."""
     max_message_bytes: int = Field(default=1_000_000, ge=64)
 
     topic_signups: str = "signups"
@@ -92,6 +106,14 @@ class Settings(BaseSettings):
     @classmethod
     def _rates(cls, value: Any) -> dict[str, Decimal]:
         return _parse_rates(value)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> Settings:
+        if self.alert_churn_rate_rearm > self.alert_churn_rate_high:
+            raise ValueError("alert_churn_rate_rearm must not exceed alert_churn_rate_high")
+        if self.alert_nps_rearm < self.alert_nps_low:
+            raise ValueError("alert_nps_rearm must not be below alert_nps_low")
+        return self
 
     @model_validator(mode="after")
     def _reporting_currency_has_rate(self) -> Settings:

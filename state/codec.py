@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.settings import Settings
+from state.alerts import DayClose
 from state.clock import US_PER_DAY
 from state.engine import Engine
 from state.figures import Partial
@@ -26,6 +27,7 @@ Json = dict[str, Any]
 _ACCOUNT_FIELDS = (
     "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
     "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
+    "usage_check_at",
 )  # fmt: skip
 
 
@@ -111,6 +113,7 @@ def engine_to_json(engine: Engine) -> Json:
         "seen": [[i, engine.seen.day_of_id[i]] for i in engine.seen.arrivals],
         "timers": [[at, seq, int(kind), a] for at, seq, kind, a in engine.timers.heap],
         "timer_seq": engine.timers.seq,
+        "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
     }
 
 
@@ -144,4 +147,5 @@ def engine_from_json(settings: Settings, raw: Json) -> Engine:
         engine.seen.arrivals.append(event_id)
     engine.timers.heap = [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]]
     engine.timers.seq = raw["timer_seq"]
+    engine.day_closes = {day: DayClose(*close) for day, *close in raw["day_closes"]}
     return engine

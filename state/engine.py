@@ -23,6 +23,7 @@ from models.events import (
 )
 from models.settings import Settings
 from state.activity import activity_book
+from state.alerts import Alert, AlertRules, DayClose, day_close
 from state.clock import (
     EPOCH,
     ONE_US,
@@ -59,7 +60,11 @@ class Engine:
         "_lateness",
         "_lateness_days",
         "_rates",
+        "_usage_drop",
         "activity",
+        "alert_rules",
+        "alerts",
+        "day_closes",
         "dead_letters",
         "duplicates",
         "events",
@@ -94,6 +99,12 @@ class Engine:
         self.dead_letters = 0
         self.movements: list[Change] | None = None
         """When a list, every movement is appended to it (for shells that report them)."""
+        self.alert_rules = AlertRules.from_settings(settings)
+        self._usage_drop = days(settings.alert_usage_drop_days)
+        self.alerts: list[Alert] | None = None
+        """When a list, every account alert is appended to it (for shells that publish them)."""
+        self.day_closes: dict[int, DayClose] = {}
+        """Day -> the additive sides of the globally alerted figures when that day closed."""
         self._handlers: dict[type[Any], Callable[[Any, int], int]] = {
             Signup: self._signup,
             Payment: self._payment,
@@ -128,6 +139,8 @@ class Engine:
         self.events += 1
         changed = Group.COUNTERS
         if now is None or at > now:
+            if self._day is not None and day > self._day:
+                self._close_days_before(day)
             self.stream_time = now = at
             if day != self._day:
                 self._forget_old_days(day)
@@ -145,6 +158,8 @@ class Engine:
         now = self.stream_time
         if now is not None and moment <= now:
             return 0
+        if self._day is not None and moment // US_PER_DAY > self._day:
+            self._close_days_before(moment // US_PER_DAY)
         self.stream_time = moment
         changed = 0
         if moment // US_PER_DAY != self._day:
@@ -199,30 +214,65 @@ class Engine:
         self.nps.forget_days_before(nps_kept_from)
         self.seen.forget_days_before(today - self._lateness_days)
 
-    def _fire_due(self) -> int:
-        now = self.stream_time
+    def _close_days_before(self, day: int) -> None:
+        """Record each day that closes before `day`, after the timers due within it fired."""
+        assert self._day is not None and self.stream_time is not None
+        for closing in range(self._day, day):
+            self._fire_due(until=(closing + 1) * US_PER_DAY - 1)
+            self.day_closes[closing] = day_close([self.partial()], closing, self.windows)
+
+    def _fire_due(self, until: int | None = None) -> int:
+        now = self.stream_time if until is None else until
         assert now is not None
         changed = 0
         while (timer := self.timers.next_due(now)) is not None:
             at, _, kind, account_id = timer
             account = self.ledger.accounts[account_id]
+            if kind is TimerKind.USAGE:
+                self._check_usage(account_id, account, at)
+                continue
             if kind is TimerKind.CANCELLATION:
                 if account.cancel_effective_at != at:
                     continue
                 account.cancel_requested_at = account.cancel_effective_at = None
+                reason = "cancelled"
             elif account.paid_through is None or account.paid_through + self._grace != at:
                 continue
-            changed |= self._set_mrr(account_id, account, ZERO, at // US_PER_DAY)
+            else:
+                reason = "lapsed"
+            changed |= self._set_mrr(account_id, account, ZERO, at // US_PER_DAY, at, reason)
         return changed
+
+    def _check_usage(self, account_id: str, account: Account, at: int) -> None:
+        account.usage_check_at = None
+        if account.last_active is None:
+            return
+        due = account.last_active + self._usage_drop
+        if due > at:
+            account.usage_check_at = due
+            self.timers.schedule(due, TimerKind.USAGE, account_id)
+        elif self.alerts is not None:
+            alert = self.alert_rules.usage_drop(account_id, account, at)
+            if alert is not None:
+                self.alerts.append(alert)
 
     # -- events ---------------------------------------------------------------------
 
-    def _set_mrr(self, account_id: str, account: Account, after: Any, day: int) -> int:
+    def _set_mrr(
+        self, account_id: str, account: Account, after: Any, day: int, at: int, cause: str
+    ) -> int:
+        """Set an account's MRR; `cause` is the event id, or why it churned without one."""
         change = self.ledger.set_mrr(account_id, account, after, day)
         if change is None:
             return 0
         if self.movements is not None:
             self.movements.append(change)
+        if self.alerts is not None:
+            rules = self.alert_rules
+            if change.after == 0:
+                self.alerts.append(rules.churned(change, at, cause))
+            elif (alert := rules.downgrade(change, at, cause)) is not None:
+                self.alerts.append(alert)
         return Group.MRR
 
     def _is_stale(self, account: Account, at: int) -> bool:
@@ -233,6 +283,19 @@ class Engine:
             event.status is not PaymentStatus.SUCCEEDED
             or event.kind is not PaymentKind.SUBSCRIPTION
         ):
+            if (
+                event.status is PaymentStatus.FAILED
+                and event.kind is PaymentKind.SUBSCRIPTION
+                and self.alerts is not None
+                and (account := self.ledger.accounts.get(event.account_id)) is not None
+                and (
+                    alert := self.alert_rules.payment_failed(
+                        event.account_id, account, event.event_id, at, event.amount, event.currency
+                    )
+                )
+                is not None
+            ):
+                self.alerts.append(alert)
             return 0
         account = self.ledger.account(event.account_id)
         if self._is_stale(account, at):
@@ -251,7 +314,9 @@ class Engine:
         monthly = monthly_amount(
             event.amount, event.currency, event.interval, event.interval_count, self._rates
         )
-        return self._set_mrr(event.account_id, account, monthly, at // US_PER_DAY)
+        return self._set_mrr(
+            event.account_id, account, monthly, at // US_PER_DAY, at, event.event_id
+        )
 
     def _cancellation(self, event: Cancellation, at: int) -> int:
         account = self.ledger.account(event.account_id)
@@ -262,10 +327,18 @@ class Engine:
         assert self.stream_time is not None
         if effective <= self.stream_time:
             account.cancel_requested_at = account.cancel_effective_at = None
-            return self._set_mrr(event.account_id, account, ZERO, effective // US_PER_DAY)
+            return self._set_mrr(
+                event.account_id, account, ZERO, effective // US_PER_DAY, at, "cancelled"
+            )
         account.cancel_requested_at = at
         account.cancel_effective_at = effective
         self.timers.schedule(effective, TimerKind.CANCELLATION, event.account_id)
+        if self.alerts is not None and account.mrr > 0:
+            self.alerts.append(
+                self.alert_rules.cancellation_scheduled(
+                    event.account_id, account, event.event_id, at, effective
+                )
+            )
         return 0
 
     def _signup(self, event: Signup, at: int) -> int:
@@ -280,6 +353,9 @@ class Engine:
         )
         if account.last_active is None or at > account.last_active:
             account.last_active = at
+            if account.usage_check_at is None:
+                account.usage_check_at = at + self._usage_drop
+                self.timers.schedule(account.usage_check_at, TimerKind.USAGE, event.account_id)
         user = (event.account_id, event.user_id)
         return Group.ACTIVITY if self.activity.record(user, at // US_PER_DAY) else 0
 
@@ -291,4 +367,10 @@ class Engine:
         if account.last_score_at is None or at >= account.last_score_at:
             account.last_score_at = at
             account.last_score = event.score
+            if self.alerts is not None:
+                alert = self.alert_rules.detractor(
+                    event.account_id, account, event.event_id, at, event.user_id, event.score
+                )
+                if alert is not None:
+                    self.alerts.append(alert)
         return Group.NPS

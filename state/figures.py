@@ -100,7 +100,29 @@ def _days(last: int, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
-def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
+@dataclass(slots=True)
+class _MrrSums:
+    mrr: Decimal
+    paying: int
+    new: Decimal
+    expansion: Decimal
+    contraction: Decimal
+    churned: Decimal
+    reactivation: Decimal
+    new_count: int
+    churned_count: int
+    reactivated_count: int
+    cohort_expansion: Decimal
+    cohort_contraction: Decimal
+    cohort_churned: Decimal
+    cohort_churned_count: int
+
+    @property
+    def customers_at_start(self) -> int:
+        return self.paying - self.new_count - self.reactivated_count + self.churned_count
+
+
+def _mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> _MrrSums:
     mrr = sum((p.mrr for p in parts), ZERO)
     paying = sum(p.paying for p in parts)
     new = expansion = contraction = churned = reactivation = ZERO
@@ -129,14 +151,45 @@ def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
                         cohort_contraction += cohort.contraction
                         cohort_churned += cohort.churned
                         cohort_churned_count += cohort.churned_count
+    return _MrrSums(
+        mrr, paying, new, expansion, contraction, churned, reactivation, new_count,
+        churned_count, reactivated_count, cohort_expansion, cohort_contraction, cohort_churned,
+        cohort_churned_count,
+    )  # fmt: skip
+
+
+def churn_counts(parts: Sequence[Partial], day: int | None, window: int) -> tuple[int, int]:
+    """The two sides of `customer_churn_rate` (churned starting customers, customers at
+    start); unlike the rate they add up across partitions."""
+    sums = _mrr_sums(parts, day, window)
+    return sums.cohort_churned_count, sums.customers_at_start
+
+
+def churn_rate(churned: int, at_start: int) -> Decimal | None:
+    return _percent(_ratio(churned, at_start))
+
+
+def nps_score(promoters: int, detractors: int, responses: int) -> Decimal | None:
+    nps = _ratio(promoters - detractors, responses)
+    return None if nps is None else _round(nps, _SCORE)
+
+
+def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
+    m = _mrr_sums(parts, day, window)
+    mrr, paying = m.mrr, m.paying
+    new, expansion, contraction = m.new, m.expansion, m.contraction
+    churned, reactivation = m.churned, m.reactivation
+    new_count, churned_count, reactivated_count = m.new_count, m.churned_count, m.reactivated_count
+    cohort_expansion, cohort_contraction = m.cohort_expansion, m.cohort_contraction
+    cohort_churned, cohort_churned_count = m.cohort_churned, m.cohort_churned_count
     net_new = new + expansion + reactivation - contraction - churned
     at_start = mrr - net_new
-    customers_at_start = paying - new_count - reactivated_count + churned_count
-    churn_rate = _ratio(cohort_churned_count, customers_at_start)
+    customers_at_start = m.customers_at_start
+    churn_ratio = _ratio(cohort_churned_count, customers_at_start)
     arpa = _EXACT.divide(mrr, Decimal(paying)) if paying else None
     clv = (
-        _EXACT.divide(_EXACT.multiply(arpa, _HUNDRED), churn_rate)
-        if arpa is not None and churn_rate
+        _EXACT.divide(_EXACT.multiply(arpa, _HUNDRED), churn_ratio)
+        if arpa is not None and churn_ratio
         else None
     )
     return {
@@ -155,7 +208,7 @@ def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
         "reactivated_customers": reactivated_count,
         "mrr_at_start": _round(at_start, _MONEY),
         "customers_at_start": customers_at_start,
-        "customer_churn_rate": _percent(churn_rate),
+        "customer_churn_rate": _percent(churn_ratio),
         "gross_mrr_churn_rate": _percent(_ratio(churned + contraction, at_start)),
         "net_mrr_churn_rate": _percent(
             _ratio(churned + contraction - expansion - reactivation, at_start)
@@ -213,9 +266,8 @@ def nps_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
                     passives += bucket.passives
                     detractors += bucket.detractors
     responses = promoters + passives + detractors
-    nps = _ratio(promoters - detractors, responses)
     return {
-        "nps": None if nps is None else _round(nps, _SCORE),
+        "nps": nps_score(promoters, detractors, responses),
         "nps_responses": responses,
         "promoters": promoters,
         "passives": passives,

@@ -45,6 +45,8 @@ class Account:
     last_active: int | None = None
     last_score: int | None = None
     last_score_at: int | None = None
+    usage_check_at: int | None = None
+    """When a `usage_drop` check is scheduled (at most one per account)."""
 
     @property
     def status(self) -> Status:

@@ -1,4 +1,4 @@
-"""Time-driven changes (scheduled cancellations, lapses), due when stream time reaches them.
+"""Time-driven changes (cancellations, lapses, usage checks), due when stream time reaches them.
 
 A min-heap by (effect time, creation order). Entries are not removed when a
 schedule is withdrawn or replaced: the engine checks at firing time that the
@@ -14,6 +14,8 @@ from enum import IntEnum
 class TimerKind(IntEnum):
     CANCELLATION = 0
     LAPSE = 1
+    USAGE = 2
+    """Check for `usage_drop` (an account without activity for the configured days)."""
 
 
 Timer = tuple[int, int, TimerKind, str]

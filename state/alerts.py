@@ -1,0 +1,272 @@
+"""Churn alerts (METRICS.md "Churn alerts"): account rules and global crossings.
+
+Account rules are decided by the engine while it applies an event or fires a
+timer, from the account's state at that moment, so the replay and each partition
+of the worker decide them alike. The global rules watch figures that need every
+partition. To decide them alike in both shells, each engine records, whenever a
+day closes on its stream time, the additive sides of those figures at that day
+(`DayClose`); `GlobalAlerts` sums them over partitions for the days every
+partition has closed and walks them in order. A rule fires when its figure
+crosses the threshold and is re-armed only past a second threshold (hysteresis).
+
+An `alert_id` is a hash of (rule, account, cause): the same cause gives the same
+id, so a redelivery or a restarted aggregator repeats an alert with the id
+consumers have already seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, NamedTuple
+
+from models.settings import Settings
+from state.clock import US_PER_DAY, day_to_date, iso_utc
+from state.figures import Partial, Windows, churn_counts, churn_rate, nps_figures, nps_score
+from state.mrr import Account, Change
+
+PAYMENT_FAILED: Final = "payment_failed"
+CANCELLATION_SCHEDULED: Final = "cancellation_scheduled"
+ACCOUNT_CHURNED: Final = "account_churned"
+DOWNGRADE: Final = "downgrade"
+DETRACTOR: Final = "detractor"
+USAGE_DROP: Final = "usage_drop"
+CHURN_RATE_HIGH: Final = "churn_rate_high"
+NPS_LOW: Final = "nps_low"
+RULES: Final = (
+    PAYMENT_FAILED, CANCELLATION_SCHEDULED, ACCOUNT_CHURNED, DOWNGRADE, DETRACTOR, USAGE_DROP,
+    CHURN_RATE_HIGH, NPS_LOW,
+)  # fmt: skip
+GLOBAL: Final = "global"
+WARNING: Final = "warning"
+CRITICAL: Final = "critical"
+
+Facts = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: str
+    rule: str
+    severity: str
+    account_id: str
+    at: int
+    """Event time (µs) at which the alert holds."""
+    message: str
+    facts: Facts
+
+    def record(self) -> dict[str, object]:
+        """The `churn-alerts` value of EVENTS.md."""
+        return {
+            "alert_id": self.alert_id,
+            "rule": self.rule,
+            "severity": self.severity,
+            "account_id": self.account_id,
+            "as_of": iso_utc(self.at),
+            "message": self.message,
+            "facts": self.facts,
+        }
+
+
+def alert_id(rule: str, account_id: str, cause: str) -> str:
+    digest = hashlib.blake2b(f"{rule}\x1f{account_id}\x1f{cause}".encode(), digest_size=12)
+    return digest.hexdigest()
+
+
+def _alert(
+    rule: str, severity: str, account_id: str, at: int, cause: str, message: str, facts: Facts
+) -> Alert:
+    return Alert(alert_id(rule, account_id, cause), rule, severity, account_id, at, message, facts)
+
+
+def _date(at_us: int) -> str:
+    return day_to_date(at_us // US_PER_DAY).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """The thresholds of every rule (`GROWTH_ALERT_*`) and the account rules themselves."""
+
+    churned_critical_mrr: Decimal = Decimal(500)
+    downgrade_ratio: Decimal = Decimal("0.5")
+    usage_drop_days: int = 14
+    churn_rate_high: Decimal = Decimal(5)
+    churn_rate_rearm: Decimal = Decimal(4)
+    nps_low: Decimal = Decimal(0)
+    nps_rearm: Decimal = Decimal(10)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertRules:
+        return cls(
+            churned_critical_mrr=settings.alert_churned_critical_mrr,
+            downgrade_ratio=settings.alert_downgrade_ratio,
+            usage_drop_days=settings.alert_usage_drop_days,
+            churn_rate_high=settings.alert_churn_rate_high,
+            churn_rate_rearm=settings.alert_churn_rate_rearm,
+            nps_low=settings.alert_nps_low,
+            nps_rearm=settings.alert_nps_rearm,
+        )
+
+    def payment_failed(
+        self,
+        account_id: str,
+        account: Account,
+        event_id: str,
+        at: int,
+        amount: Decimal,
+        currency: str,
+    ) -> Alert | None:
+        if account.mrr <= 0:
+            return None
+        return _alert(
+            PAYMENT_FAILED, WARNING, account_id, at, event_id,
+            f"A subscription payment of {amount} {currency} failed for a paying account "
+            f"(MRR {account.mrr}).",
+            {"mrr": account.mrr, "amount": amount, "currency": currency, "event_id": event_id},
+        )  # fmt: skip
+
+    def cancellation_scheduled(
+        self, account_id: str, account: Account, event_id: str, at: int, effective_at: int
+    ) -> Alert:
+        return _alert(
+            CANCELLATION_SCHEDULED, WARNING, account_id, at, event_id,
+            f"Cancellation scheduled for {_date(effective_at)}; MRR {account.mrr} until then.",
+            {"mrr": account.mrr, "effective_at": iso_utc(effective_at), "event_id": event_id},
+        )  # fmt: skip
+
+    def churned(self, change: Change, at: int, reason: str) -> Alert:
+        critical = change.before >= self.churned_critical_mrr
+        return _alert(
+            ACCOUNT_CHURNED, CRITICAL if critical else WARNING, change.account_id, at,
+            f"{change.day}:{change.streak_start}",
+            f"Account churned ({reason}), losing MRR {change.before}.",
+            {
+                "mrr": change.before, "reason": reason,
+                "paying_since": day_to_date(change.streak_start).isoformat(),
+                "critical_mrr": self.churned_critical_mrr,
+            },
+        )  # fmt: skip
+
+    def downgrade(self, change: Change, at: int, cause: str) -> Alert | None:
+        if change.before <= 0 or change.after <= 0 or change.after >= change.before:
+            return None
+        share = (change.before - change.after) / change.before
+        if share < self.downgrade_ratio:
+            return None
+        percent = (share * 100).quantize(Decimal("0.1"))
+        return _alert(
+            DOWNGRADE, WARNING, change.account_id, at, cause,
+            f"MRR down {percent} % ({change.before} -> {change.after}).",
+            {
+                "mrr_before": change.before, "mrr": change.after, "drop_percent": percent,
+                "threshold_percent": self.downgrade_ratio * 100,
+            },
+        )  # fmt: skip
+
+    def detractor(
+        self, account_id: str, account: Account, event_id: str, at: int, user_id: str, score: int
+    ) -> Alert | None:
+        if score > 6 or account.mrr <= 0:
+            return None
+        return _alert(
+            DETRACTOR, WARNING, account_id, at, event_id,
+            f"A user of a paying account answered {score} (detractor).",
+            {"score": score, "user_id": user_id, "mrr": account.mrr, "event_id": event_id},
+        )  # fmt: skip
+
+    def usage_drop(self, account_id: str, account: Account, at: int) -> Alert | None:
+        last_active = account.last_active
+        if account.mrr <= 0 or last_active is None:
+            return None
+        return _alert(
+            USAGE_DROP, WARNING, account_id, at, str(last_active),
+            f"No activity for {self.usage_drop_days} days on a paying account "
+            f"(last active {_date(last_active)}).",
+            {
+                "mrr": account.mrr, "last_active": iso_utc(last_active),
+                "days_without_activity": self.usage_drop_days,
+            },
+        )  # fmt: skip
+
+
+class DayClose(NamedTuple):
+    """The additive sides of the globally alerted figures at the close of one day."""
+
+    churned: int
+    at_start: int
+    promoters: int
+    detractors: int
+    responses: int
+
+
+def day_close(parts: Sequence[Partial], day: int, windows: Windows) -> DayClose:
+    churned, at_start = churn_counts(parts, day, windows.window_days)
+    nps = nps_figures(parts, day, windows.nps_window_days)
+    return DayClose(
+        churned, at_start, int(nps["promoters"] or 0), int(nps["detractors"] or 0),
+        int(nps["nps_responses"] or 0),
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class GlobalAlerts:
+    """`churn_rate_high` and `nps_low`, walked day by day over closed days."""
+
+    rules: AlertRules
+    next_day: int | None = None
+    churn_armed: bool = True
+    nps_armed: bool = True
+
+    def close(self, day: int, totals: DayClose) -> list[Alert]:
+        """Feed the next closed day (days must come in order, without gaps)."""
+        self.next_day = day + 1
+        at = (day + 1) * US_PER_DAY - 1
+        date = day_to_date(day).isoformat()
+        alerts: list[Alert] = []
+        rules = self.rules
+        rate = churn_rate(totals.churned, totals.at_start)
+        if rate is not None:
+            if self.churn_armed and rate > rules.churn_rate_high:
+                self.churn_armed = False
+                facts: Facts = {
+                    "customer_churn_rate": rate, "threshold": rules.churn_rate_high,
+                    "rearm_at": rules.churn_rate_rearm, "day": date,
+                    "churned_customers": totals.churned, "customers_at_start": totals.at_start,
+                }  # fmt: skip
+                message = f"Customer churn rate {rate} % is above {rules.churn_rate_high} %."
+                alerts.append(_alert(CHURN_RATE_HIGH, CRITICAL, GLOBAL, at, date, message, facts))
+            elif not self.churn_armed and rate <= rules.churn_rate_rearm:
+                self.churn_armed = True
+        nps = nps_score(totals.promoters, totals.detractors, totals.responses)
+        if nps is not None:
+            if self.nps_armed and nps < rules.nps_low:
+                self.nps_armed = False
+                facts = {
+                    "nps": nps, "threshold": rules.nps_low, "rearm_at": rules.nps_rearm,
+                    "day": date, "responses": totals.responses,
+                }  # fmt: skip
+                message = f"NPS {nps} is below {rules.nps_low}."
+                alerts.append(_alert(NPS_LOW, WARNING, GLOBAL, at, date, message, facts))
+            elif not self.nps_armed and nps >= rules.nps_rearm:
+                self.nps_armed = True
+        return alerts
+
+    def catch_up(self, histories: Sequence[Mapping[int, DayClose]], through: int) -> list[Alert]:
+        """Close every day up to `through` from partitions' day-close histories (summed;
+        a partition without a day had no data yet that day)."""
+        start = self.next_day
+        if start is None:
+            firsts = [min(h) for h in histories if h]
+            if not firsts:
+                return []
+            start = min(firsts)
+        alerts: list[Alert] = []
+        for day in range(start, through + 1):
+            rows = [h[day] for h in histories if day in h]
+            totals = (
+                DayClose(*(sum(column) for column in zip(*rows, strict=True))) if rows else None
+            )
+            alerts.extend(self.close(day, totals or DayClose(0, 0, 0, 0, 0)))
+        return alerts
