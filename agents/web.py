@@ -185,6 +185,8 @@ Handler = Callable[[Any, Mapping[str, str]], Awaitable[Reply]]
 def routes(api: Api) -> dict[str, Handler]:
     """Path -> handler of every GET route (docs/openapi.yaml describes the API ones)."""
     return {
+        "/": api.dashboard,
+        "/static/{name}": api.static,
         "/metrics": api.metrics,
         "/metrics/{name}/series": api.series,
         "/accounts/{account_id}": api.account,
