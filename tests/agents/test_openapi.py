@@ -21,8 +21,8 @@ def _spec() -> dict[str, Any]:
     return spec
 
 
-def _registered_get_paths() -> set[str]:
-    app = build_app(Settings(data_dir="/tmp/growthstream-openapi-test"), web_port=16_066)
+def _registered_get_paths(data_dir: Path) -> set[str]:
+    app = build_app(Settings(data_dir=str(data_dir)), web_port=16_066)
     router = app.web.web_app.router
     return {
         route.resource.canonical
@@ -37,9 +37,9 @@ def test_openapi_file_is_valid_3_1() -> None:
     validate(spec)
 
 
-def test_every_documented_path_is_registered_on_the_app() -> None:
+def test_every_documented_path_is_registered_on_the_app(tmp_path: Path) -> None:
     documented = set(_spec()["paths"])
-    registered = _registered_get_paths()
+    registered = _registered_get_paths(tmp_path)
     assert documented <= registered, documented - registered
     api = {p for p in registered if not p.startswith(("/router", "/table", "/static")) and p != "/"}
     assert api == documented  # and nothing of ours is left undocumented
