@@ -49,7 +49,7 @@ def test_rewound_partials_give_each_past_day_its_end_of_day_figures() -> None:
     assert len(moved) > 3  # MRR really moved over those days: the rewind is exercised
 
 
-def test_rewinding_to_today_changes_nothing_and_partitions_add_up() -> None:
+def test_rewinding_to_today_changes_nothing_and_to_a_past_day_moves_mrr() -> None:
     engine, _ = _end_of_day_figures(WorldSpec(seed=6, accounts=40, days=60, traps=False))
     part = engine.partial()
     assert engine.day is not None
