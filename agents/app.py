@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,13 +39,16 @@ from agents.batching import BatchingConsumer, GrowthApp, RecordBatch
 from agents.merge import TopicMerger
 from agents.partition import PartitionState, restore, write_checkpoint
 from agents.redis_view import RedisView
+from agents.series import SeriesWriter
 from agents.table_store import PartitionStore, table_store
+from agents.telemetry import Telemetry
+from agents.web import register_views
 from models.decode import Decoder, Reason, Rejection
 from models.jsonout import dumps
 from models.outputs import dead_letter, now_iso
 from models.settings import Settings
 from state.alerts import Alert
-from state.clock import iso_utc
+from state.clock import day_to_date, iso_utc
 from state.codec import partial_to_json
 from state.engine import Outcome
 
@@ -122,6 +126,11 @@ def account_fields(state: PartitionState, account_id: str) -> dict[str, object]:
         "last_active": None if account.last_active is None else iso_utc(account.last_active),
         "last_score": account.last_score,
         "churn_risk": None,
+        "paying_since": (
+            day_to_date(account.streak_start).isoformat()
+            if account.mrr > 0 and account.streak_start is not None
+            else None
+        ),
     }
 
 
@@ -138,6 +147,8 @@ class GrowthWorker:
         self.ticks = 0
         self.aggregator = Aggregator.from_settings(settings)
         self.redis = RedisView(settings)
+        self.series = SeriesWriter(settings, self.redis)
+        self.telemetry = Telemetry()
         self.global_time: int | None = None
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
         raw |= {"key_serializer": "raw", "value_serializer": "raw"}
@@ -258,6 +269,7 @@ class GrowthWorker:
         raw = record.value if isinstance(record.value, bytes) else b""
         decoded = self.decoder.decode(topic, raw)
         account_id = None
+        changed = 0
         if isinstance(decoded, Rejection):
             state.engine.count_dead_letter()
             rejection: Rejection | None = decoded
@@ -267,6 +279,11 @@ class GrowthWorker:
             changed = state.engine.apply(decoded)
             rejection = _LATE if changed & Outcome.LATE else None
         state.applied(topic, offset, account_id)
+        self.telemetry.count(
+            None if rejection is None else rejection.type,
+            duplicate=bool(changed & Outcome.DUPLICATE),
+            latency_s=time.time() - record.timestamp / 1000,
+        )
         if rejection is not None:
             key = record.key.decode("utf-8", "replace") if record.key else None
             letter = dead_letter(
@@ -338,7 +355,8 @@ class GrowthWorker:
         if alerts:
             self._send_alerts(alerts)
         await self._write_alerts()
-        if self.aggregator.changed_since_emit:
+        changed = self.aggregator.changed_since_emit
+        if changed:
             records = self.aggregator.changes(now_iso())
             for record in records:
                 await self.metric_changes.send(
@@ -346,7 +364,9 @@ class GrowthWorker:
                 )
             if records:
                 await self.redis.append_changes(records)
-        await self.redis.write_metrics(self.aggregator.snapshot())
+        snapshot = self.aggregator.snapshot()
+        await self.redis.write_metrics(snapshot)
+        await self.series.write(self.aggregator, snapshot, changed=changed)
         now = self.aggregator.stream_time
         if now is not None:
             for partition in range(self.settings.topic_partitions):
@@ -401,6 +421,7 @@ def build_app(settings: Settings | None = None, *, web_port: int | None = None) 
         timezone=None,
     )
     app.growth = GrowthWorker(app, settings)  # type: ignore[attr-defined]
+    register_views(app, app.growth)  # type: ignore[attr-defined]
     return app
 
 

@@ -39,7 +39,9 @@ log = logging.getLogger("growthstream.redis")
 
 OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError)
 """What counts as "Redis is not there": anything else is a bug and is raised."""
-ACCOUNT_FIELDS: Final = ("mrr", "status", "plan", "last_active", "last_score", "churn_risk")
+ACCOUNT_FIELDS: Final = (
+    "mrr", "status", "plan", "last_active", "last_score", "churn_risk", "paying_since",
+)  # fmt: skip
 """The fields of `growth:account:{id}` that the worker writes."""
 
 _CONNECT_TIMEOUT_S: Final = 2.0
@@ -144,6 +146,19 @@ class RedisView:
                     mapping = fields_text(fields)
                     if mapping:
                         pipe.hset(self.account_key(account_id), mapping=_hash(mapping))
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def write_series(self, series: Mapping[str, Mapping[str, str]]) -> bool:
+        """HSET `growth:series:{name}` day -> value for each figure, in one pipeline."""
+        if not series:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for name, days in series.items():
+                    pipe.hset(f"{self.prefix}series:{name}", mapping=_hash(dict(days)))
                 await pipe.execute()
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)

@@ -84,6 +84,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
             "last_active": "2026-03-01",
             "last_score": i if i < 3 else None,
             "churn_risk": Decimal("0.25"),
+            "paying_since": None,
         }
         for i in range(5)
     }
@@ -102,6 +103,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
         "last_active": "2026-03-01",
         "last_score": "0",
         "churn_risk": "0.25",
+        "paying_since": "",
     }
     assert set(stored) == set(ACCOUNT_FIELDS)
     assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "mrr") == "59.90"

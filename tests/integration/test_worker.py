@@ -77,11 +77,14 @@ class Workers:
         self.logs = logs
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
+    def port(self, index: int) -> int:
+        return 16_100 + index + os.getpid() % 500 * 4
+
     def start(self, index: int) -> None:
         log = (self.logs / f"worker-{index}.log").open("ab")
         self.procs[index] = subprocess.Popen(
             [sys.executable, "-m", "agents.cli", "worker", "-l", "info",
-             "--web-port", str(16_100 + index + os.getpid() % 500 * 4)],
+             "--web-port", str(self.port(index))],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
