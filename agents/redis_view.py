@@ -165,42 +165,26 @@ class RedisView:
         return self._succeeded()
 
     async def append_changes(self, records: Sequence[Mapping[str, object]]) -> bool:
-        """XADD each metric change to the capped `growth:changes` stream, in one pipeline.
+        """XADD each metric change to the capped `growth:changes` stream, in one pipeline."""
+        entries = [_hash(fields) for fields in map(fields_text, records) if fields]
+        return await self._append(self.changes_key, entries)
+
+    async def append_alerts(self, records: Sequence[Mapping[str, object]]) -> bool:
+        """XADD each churn alert to the capped `growth:alerts` stream (field `alert`: its JSON)."""
+        return await self._append(self.alerts_key, [{"alert": dumps(r)} for r in records])
+
+    async def _append(self, key: str, entries: Sequence[Mapping[FieldT, EncodableT]]) -> bool:
+        """XADD entries to a capped stream in one pipeline.
 
         The cap is approximate (`MAXLEN ~`): Redis trims whole nodes, which is
         far cheaper, so the stream may briefly hold somewhat more entries.
         """
-        if not records:
+        if not entries:
             return True
         try:
             async with self._client.pipeline(transaction=False) as pipe:
-                for record in records:
-                    fields = fields_text(record)
-                    if fields:
-                        pipe.xadd(
-                            self.changes_key,
-                            _hash(fields),
-                            maxlen=self.changes_maxlen,
-                            approximate=True,
-                        )
-                await pipe.execute()
-        except OUTAGE_ERRORS as exc:
-            return self._failed(exc)
-        return self._succeeded()
-
-    async def append_alerts(self, records: Sequence[Mapping[str, object]]) -> bool:
-        """XADD each churn alert to the capped `growth:alerts` stream (field `alert`: its JSON)."""
-        if not records:
-            return True
-        try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for record in records:
-                    pipe.xadd(
-                        self.alerts_key,
-                        {"alert": dumps(record)},
-                        maxlen=self.changes_maxlen,
-                        approximate=True,
-                    )
+                for entry in entries:
+                    pipe.xadd(key, dict(entry), maxlen=self.changes_maxlen, approximate=True)
                 await pipe.execute()
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)

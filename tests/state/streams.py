@@ -78,6 +78,7 @@ def run(events: Iterable[tuple[str, dict[str, Any]]], settings: Settings | None 
     settings = settings or Settings()
     engine = Engine(settings)
     engine.movements = []
+    engine.alerts = []
     decoder = Decoder(settings)
     for topic, value in events:
         decoded = decoder.decode(topic, orjson.dumps(value))

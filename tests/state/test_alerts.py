@@ -12,21 +12,15 @@ from models.decode import Decoder, Rejection
 from models.settings import Settings
 from state.alerts import Alert, AlertRules, DayClose, GlobalAlerts, alert_id
 from state.engine import Engine
-from tests.state.streams import active, cancel, pay, survey, tick
+from tests.state.streams import active, cancel, pay, run, survey, tick
 
 Stream = list[tuple[str, dict[str, Any]]]
 
 
 def alerts_of(events: Stream, settings: Settings | None = None) -> list[Alert]:
-    settings = settings or Settings()
-    engine = Engine(settings)
-    engine.alerts = []
-    decoder = Decoder(settings)
-    for topic, value in events:
-        decoded = decoder.decode(topic, orjson.dumps(value))
-        assert not isinstance(decoded, Rejection), decoded
-        engine.apply(decoded)
-    return engine.alerts
+    alerts = run(events, settings).alerts
+    assert alerts is not None
+    return alerts
 
 
 def rules(alerts: list[Alert]) -> list[tuple[str, str, str]]:
