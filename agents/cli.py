@@ -117,7 +117,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from agents.dashboard import render
-    from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate
+    from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 
     if args.rate and not args.kafka:
         raise UsageError("--rate paces the messages sent to Kafka: it needs --kafka")

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
+from agents.demo import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
 
 ORACLE = """
 import sys, json

@@ -284,7 +284,7 @@ def world_lines(count: int, seed: int, rename: dict[str, str]) -> list[tuple[byt
     """The first `count` lines of one synthetic world (traps on) big enough to hold them,
     as (replay-line bytes with our topic names, event_id or None). One world, so event ids
     and account ids are unique and event time only moves forward (bar the traps)."""
-    from agents.synthetic import WorldSpec, generate
+    from agents.demo import WorldSpec, generate
 
     accounts = max(50, math.ceil(count / LINES_PER_ACCOUNT * 1.08))
     while True:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import orjson
 
+from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 from agents.series import RECOMPUTED, SeriesBook, daily_values, past_figures, rewound
-from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate
 from models.decode import Decoder, Rejection
 from models.settings import Settings
 from state.clock import US_PER_DAY

@@ -23,9 +23,9 @@ from agents.api import (
     series_body,
     snapshot_body,
 )
+from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 from agents.redis_view import fields_text
 from agents.replay import replay_lines
-from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate
 from agents.telemetry import LATENCY_BUCKETS, Telemetry, consumer_lag, openmetrics_text
 from models.jsonout import dumps
 from models.outputs import Snapshot

@@ -18,10 +18,10 @@ import pytest
 import redis
 from kafka import KafkaConsumer
 
+from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 from agents.kafka_io import client_config, ensure_topics, produce_lines
 from agents.redis_view import field_text
 from agents.replay import ReplayOutputs, replay_lines
-from agents.synthetic import DEMO_FX_RATES, WorldSpec, generate
 from models.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
