@@ -23,6 +23,9 @@ RUN useradd --create-home --uid 10001 growth \
     && chown growth:growth /var/lib/growthstream
 USER growth
 WORKDIR /var/lib/growthstream
+# the worker's web port: dashboard (GET /) and HTTP API; reachable from outside the container
+# only with GROWTH_WEB_HOST=0.0.0.0 (docker-compose.yml sets it)
+EXPOSE 6066
 
 ENTRYPOINT ["growthstream"]
 CMD ["worker", "-l", "info"]

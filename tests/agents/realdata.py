@@ -1,4 +1,4 @@
-"""Real public data sets (see `shared/data/README.md`) as replay lines, and their expected figures.
+"""Real public data sets (see `tests/data/README.md`) as replay lines, and their expected figures.
 
 Two halves, kept apart on purpose:
 

@@ -1,8 +1,9 @@
 """Replays of four real public data sets, checked against figures computed from the CSV.
 
-The data live in the repository's sibling folder `shared/data` (see its README for
-sources and licences). Each test converts a file to replay lines (`realdata.py`),
-replays them through `agents.replay.replay_lines`, and compares the snapshot with
+The data live in the repository, in `tests/data` (see its README for sources and
+licences); a missing file fails its tests, it never skips them. Each test converts a file
+to replay lines (`realdata.py`), replays them through `agents.replay.replay_lines`, and
+compares the snapshot with
 (a) figures computed straight from the CSV rows by plain Python in `realdata.py` and
 (b) the concrete numbers those give, written down here, so a change on either side
 shows.
@@ -10,6 +11,7 @@ shows.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -22,7 +24,7 @@ from agents.replay import replay_lines
 from models.settings import Settings
 from tests.agents import realdata as rd
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"  # tests/data, wherever pytest runs from
 D = Decimal
 
 
@@ -51,9 +53,29 @@ def picked(snap: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def data() -> Path:
-    if not DATA.is_dir():
-        pytest.skip(f"real data sets not found: {DATA} (the repo's sibling folder shared/data)")
+    """tests/data; a missing data set is a failure (the files are part of the repository)."""
+    missing = [
+        str(DATA / name)
+        for name in (rd.DBT_CSV, rd.TELCO_CSV, rd.CDNOW_TXT, rd.CARPENTRIES_CSV)
+        if not (DATA / name).is_file()
+    ]
+    assert not missing, f"real data sets missing from the repository: {missing}"
     return DATA
+
+
+# The upstream files' bytes (tests/data/README.md): a checkout that converted line endings
+# (CDNOW_master.txt and the Carpentries CSV are CRLF) or a truncated copy fails here.
+DATA_SHA256 = {
+    rd.DBT_CSV: "eba22dd5a2e2fcdb797d626672612288d058cf1fd6b6fdc65976dea44ea552ea",
+    rd.TELCO_CSV: "16320c9c1ec72448db59aa0a26a0b95401046bef5d02fd3aeb906448e3055e91",
+    rd.CDNOW_TXT: "eff6889ed364c5199d6eacbbeb7a6d559971df4406ac876f322c373f00a072ef",
+    rd.CARPENTRIES_CSV: "8fb771bd582513a198f43bcef3bd2f277b61d18e5e162b91d4ea52aeded65111",
+}
+
+
+@pytest.mark.parametrize("name", list(DATA_SHA256), ids=str)
+def test_data_set_is_the_upstream_file(data: Path, name: Path) -> None:
+    assert hashlib.sha256((data / name).read_bytes()).hexdigest() == DATA_SHA256[name]
 
 
 # -- dbt MRR playbook ----------------------------------------------------------------
