@@ -118,7 +118,7 @@ def main() -> int:
         if engine_snapshot.get(k) != v
     }
 
-    from agents.replay import replay_lines
+    from agents.embedded.replay import replay_lines
     from models.settings import Settings
 
     data = world.read_bytes().splitlines()

@@ -319,7 +319,7 @@ def progress_printer(total: int, what: str) -> Any:
 
 
 def produce(lines: Iterator[bytes], settings: Any, total: int, what: str) -> Any:
-    from agents.kafka_io import produce_lines
+    from agents.kafka.producer import produce_lines
 
     summary = produce_lines(lines, settings, progress=progress_printer(total, what))
     say(f"{what}: {summary.describe()}")
@@ -429,7 +429,7 @@ def precreate_internal(services: dict[str, str], names: Names, run: str) -> None
     metadata_max_age_ms = 5 min): no partials are aggregated, so no Redis metrics and no
     metric changes. `--no-precreate` measures the worker exactly as it starts on its own.
     """
-    from agents.kafka_io import ensure_topics
+    from agents.kafka.topics import ensure_topics
 
     app = names.app_id(run)
     compact = {"cleanup.policy": "compact"}
@@ -570,7 +570,7 @@ def run_worker_throughput(
 def throughput(
     args: argparse.Namespace, children: Children, services: dict[str, str], tag: str, workdir: Path
 ) -> dict[str, Any]:
-    from agents.kafka_io import ensure_topics
+    from agents.kafka.topics import ensure_topics
 
     names = Names(tag, "tp", args.partitions)
     settings = names.settings(services)
@@ -707,7 +707,7 @@ def latency_run(
     workdir: Path,
     index: int,
 ) -> dict[str, Any]:
-    from agents.kafka_io import ensure_topics
+    from agents.kafka.topics import ensure_topics
 
     precreate = args.precreate
     names = Names(tag, f"lat{index}", args.partitions)

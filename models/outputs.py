@@ -1,4 +1,7 @@
-"""The output records of EVENTS.md: metric changes, churn alerts, dead letters, snapshots."""
+"""The output records of EVENTS.md: metric changes, churn alerts, dead letters, the account
+read model and the snapshot. Each is defined here once and serialised from here, so what a
+topic, a file or Redis receives is exactly what the JSON Schema (`growthstream schema`) says.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from models.decode import Rejection
+from models.jsonout import dumps
 
 
 class _Output(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json(self) -> bytes:
+        """The record as JSON, numbers as exact decimal text (`49.10`, never a float)."""
+        return dumps(self.model_dump()).encode()
 
 
 class MetricChange(_Output):
@@ -28,12 +36,15 @@ class MetricChange(_Output):
     emitted_at: str
 
 
+AlertRule = Literal[
+    "payment_failed", "cancellation_scheduled", "account_churned", "downgrade",
+    "detractor", "usage_drop", "churn_rate_high", "nps_low",
+]  # fmt: skip
+
+
 class ChurnAlert(_Output):
     alert_id: str
-    rule: Literal[
-        "payment_failed", "cancellation_scheduled", "account_churned", "downgrade",
-        "detractor", "usage_drop", "churn_rate_high", "nps_low",
-    ]  # fmt: skip
+    rule: AlertRule
     severity: Literal["warning", "critical"]
     account_id: str
     as_of: str
@@ -56,6 +67,45 @@ class DeadLetter(_Output):
     raw_encoding: Literal["utf-8", "base64"]
     error: DeadLetterError
     received_at: str
+
+    @classmethod
+    def of(
+        cls,
+        rejection: Rejection,
+        raw: bytes,
+        *,
+        topic: str | None,
+        partition: int | None,
+        offset: int | None,
+        key: str | None,
+    ) -> DeadLetter:
+        """The dead letter of a rejected message: its bytes, where it was, and why."""
+        text, encoding = raw_text(raw)
+        return cls.model_construct(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            raw=text,
+            raw_encoding=encoding,
+            error=DeadLetterError.model_construct(
+                type=rejection.type, message=rejection.message, details=rejection.details
+            ),
+            received_at=now_iso(),
+        )
+
+
+class AccountView(_Output):
+    """`growth:account:{id}` (EVENTS.md "Redis"): one account as the engine holds it."""
+
+    mrr: Decimal
+    status: Literal["prospect", "paying", "churned"]
+    plan: str | None
+    last_active: str | None
+    last_score: int | None
+    churn_risk: Decimal | None
+    paying_since: str | None
+    """The day (YYYY-MM-DD) the current paying streak began; null when not paying."""
 
 
 class Snapshot(_Output):
@@ -109,29 +159,3 @@ def raw_text(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(raw).decode("ascii"), "base64"
-
-
-def dead_letter(
-    rejection: Rejection,
-    raw: bytes,
-    *,
-    topic: str | None,
-    partition: int | None,
-    offset: int | None,
-    key: str | None,
-) -> dict[str, Any]:
-    text, encoding = raw_text(raw)
-    return {
-        "topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "key": key,
-        "raw": text,
-        "raw_encoding": encoding,
-        "error": {
-            "type": rejection.type,
-            "message": rejection.message,
-            "details": rejection.details,
-        },
-        "received_at": now_iso(),
-    }

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     table_store: str = "auto"
     """Faust store of the checkpoints table: `rocksdb://` (rocksdict), `memory://`, or
     `auto` = rocksdb:// when rocksdict is installed, else memory://."""
+    web_host: str = "127.0.0.1"
+    """Address the worker's web server (HTTP API, dashboard) listens on; 0.0.0.0 in a container."""
     data_dir: str = ".growthstream-data"
     """Local table data (rocksdict); each worker uses `<data_dir>/<app_id>-<web port>`."""
 

@@ -20,54 +20,30 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 
-from models.settings import Settings
+from models.outputs import AlertRule, ChurnAlert
 from state.clock import US_PER_DAY, day_to_date, iso_utc
 from state.figures import Partial, Windows, churn_counts, churn_rate, nps_figures, nps_score
 from state.mrr import Account, Change
 
-PAYMENT_FAILED: Final = "payment_failed"
-CANCELLATION_SCHEDULED: Final = "cancellation_scheduled"
-ACCOUNT_CHURNED: Final = "account_churned"
-DOWNGRADE: Final = "downgrade"
-DETRACTOR: Final = "detractor"
-USAGE_DROP: Final = "usage_drop"
-CHURN_RATE_HIGH: Final = "churn_rate_high"
-NPS_LOW: Final = "nps_low"
+PAYMENT_FAILED: Final[AlertRule] = "payment_failed"
+CANCELLATION_SCHEDULED: Final[AlertRule] = "cancellation_scheduled"
+ACCOUNT_CHURNED: Final[AlertRule] = "account_churned"
+DOWNGRADE: Final[AlertRule] = "downgrade"
+DETRACTOR: Final[AlertRule] = "detractor"
+USAGE_DROP: Final[AlertRule] = "usage_drop"
+CHURN_RATE_HIGH: Final[AlertRule] = "churn_rate_high"
+NPS_LOW: Final[AlertRule] = "nps_low"
 RULES: Final = (
     PAYMENT_FAILED, CANCELLATION_SCHEDULED, ACCOUNT_CHURNED, DOWNGRADE, DETRACTOR, USAGE_DROP,
     CHURN_RATE_HIGH, NPS_LOW,
 )  # fmt: skip
 GLOBAL: Final = "global"
-WARNING: Final = "warning"
-CRITICAL: Final = "critical"
+WARNING: Final[Literal["warning"]] = "warning"
+CRITICAL: Final[Literal["critical"]] = "critical"
 
 Facts = dict[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    alert_id: str
-    rule: str
-    severity: str
-    account_id: str
-    at: int
-    """Event time (µs) at which the alert holds."""
-    message: str
-    facts: Facts
-
-    def record(self) -> dict[str, object]:
-        """The `churn-alerts` value of EVENTS.md."""
-        return {
-            "alert_id": self.alert_id,
-            "rule": self.rule,
-            "severity": self.severity,
-            "account_id": self.account_id,
-            "as_of": iso_utc(self.at),
-            "message": self.message,
-            "facts": self.facts,
-        }
 
 
 def alert_id(rule: str, account_id: str, cause: str) -> str:
@@ -76,9 +52,23 @@ def alert_id(rule: str, account_id: str, cause: str) -> str:
 
 
 def _alert(
-    rule: str, severity: str, account_id: str, at: int, cause: str, message: str, facts: Facts
-) -> Alert:
-    return Alert(alert_id(rule, account_id, cause), rule, severity, account_id, at, message, facts)
+    rule: AlertRule,
+    severity: Literal["warning", "critical"],
+    account_id: str,
+    at: int,
+    cause: str,
+    message: str,
+    facts: Facts,
+) -> ChurnAlert:
+    return ChurnAlert.model_construct(
+        alert_id=alert_id(rule, account_id, cause),
+        rule=rule,
+        severity=severity,
+        account_id=account_id,
+        as_of=iso_utc(at),
+        message=message,
+        facts=facts,
+    )
 
 
 def _date(at_us: int) -> str:
@@ -97,18 +87,6 @@ class AlertRules:
     nps_low: Decimal = Decimal(0)
     nps_rearm: Decimal = Decimal(10)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AlertRules:
-        return cls(
-            churned_critical_mrr=settings.alert_churned_critical_mrr,
-            downgrade_ratio=settings.alert_downgrade_ratio,
-            usage_drop_days=settings.alert_usage_drop_days,
-            churn_rate_high=settings.alert_churn_rate_high,
-            churn_rate_rearm=settings.alert_churn_rate_rearm,
-            nps_low=settings.alert_nps_low,
-            nps_rearm=settings.alert_nps_rearm,
-        )
-
     def payment_failed(
         self,
         account_id: str,
@@ -117,7 +95,7 @@ class AlertRules:
         at: int,
         amount: Decimal,
         currency: str,
-    ) -> Alert | None:
+    ) -> ChurnAlert | None:
         if account.mrr <= 0:
             return None
         return _alert(
@@ -129,14 +107,14 @@ class AlertRules:
 
     def cancellation_scheduled(
         self, account_id: str, account: Account, event_id: str, at: int, effective_at: int
-    ) -> Alert:
+    ) -> ChurnAlert:
         return _alert(
             CANCELLATION_SCHEDULED, WARNING, account_id, at, event_id,
             f"Cancellation scheduled for {_date(effective_at)}; MRR {account.mrr} until then.",
             {"mrr": account.mrr, "effective_at": iso_utc(effective_at), "event_id": event_id},
         )  # fmt: skip
 
-    def churned(self, change: Change, at: int, reason: str) -> Alert:
+    def churned(self, change: Change, at: int, reason: str) -> ChurnAlert:
         critical = change.before >= self.churned_critical_mrr
         return _alert(
             ACCOUNT_CHURNED, CRITICAL if critical else WARNING, change.account_id, at,
@@ -149,7 +127,7 @@ class AlertRules:
             },
         )  # fmt: skip
 
-    def downgrade(self, change: Change, at: int, cause: str) -> Alert | None:
+    def downgrade(self, change: Change, at: int, cause: str) -> ChurnAlert | None:
         if change.before <= 0 or change.after <= 0 or change.after >= change.before:
             return None
         share = (change.before - change.after) / change.before
@@ -167,7 +145,7 @@ class AlertRules:
 
     def detractor(
         self, account_id: str, account: Account, event_id: str, at: int, user_id: str, score: int
-    ) -> Alert | None:
+    ) -> ChurnAlert | None:
         if score > 6 or account.mrr <= 0:
             return None
         return _alert(
@@ -176,7 +154,7 @@ class AlertRules:
             {"score": score, "user_id": user_id, "mrr": account.mrr, "event_id": event_id},
         )  # fmt: skip
 
-    def usage_drop(self, account_id: str, account: Account, at: int) -> Alert | None:
+    def usage_drop(self, account_id: str, account: Account, at: int) -> ChurnAlert | None:
         last_active = account.last_active
         if account.mrr <= 0 or last_active is None:
             return None
@@ -219,12 +197,12 @@ class GlobalAlerts:
     churn_armed: bool = True
     nps_armed: bool = True
 
-    def close(self, day: int, totals: DayClose) -> list[Alert]:
+    def close(self, day: int, totals: DayClose) -> list[ChurnAlert]:
         """Feed the next closed day (days must come in order, without gaps)."""
         self.next_day = day + 1
         at = (day + 1) * US_PER_DAY - 1
         date = day_to_date(day).isoformat()
-        alerts: list[Alert] = []
+        alerts: list[ChurnAlert] = []
         rules = self.rules
         rate = churn_rate(totals.churned, totals.at_start)
         if rate is not None:
@@ -253,7 +231,9 @@ class GlobalAlerts:
                 self.nps_armed = True
         return alerts
 
-    def catch_up(self, histories: Sequence[Mapping[int, DayClose]], through: int) -> list[Alert]:
+    def catch_up(
+        self, histories: Sequence[Mapping[int, DayClose]], through: int
+    ) -> list[ChurnAlert]:
         """Close every day up to `through` from partitions' day-close histories (summed;
         a partition without a day had no data yet that day)."""
         start = self.next_day
@@ -262,7 +242,7 @@ class GlobalAlerts:
             if not firsts:
                 return []
             start = min(firsts)
-        alerts: list[Alert] = []
+        alerts: list[ChurnAlert] = []
         for day in range(start, through + 1):
             rows = [h[day] for h in histories if day in h]
             totals = (

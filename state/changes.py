@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from models.outputs import MetricChange
 from state.figures import (
     ACTIVITY_FIGURES,
     COUNTER_FIGURES,
@@ -52,8 +52,8 @@ class ChangeTracker:
         as_of: str,
         cause_event_id: str | None,
         emitted_at: str,
-    ) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    ) -> list[MetricChange]:
+        out: list[MetricChange] = []
         values = self._values
         for name, value in figures.items():
             previous = values.get(name)
@@ -62,15 +62,15 @@ class ChangeTracker:
             values[name] = value
             delta = None if value is None or previous is None else value - previous
             out.append(
-                {
-                    "metric": name,
-                    "value": value,
-                    "previous": previous,
-                    "delta": delta,
-                    "window": figure_window(name, self._windows),
-                    "as_of": as_of,
-                    "cause_event_id": cause_event_id,
-                    "emitted_at": emitted_at,
-                }
+                MetricChange.model_construct(
+                    metric=name,
+                    value=value,
+                    previous=previous,
+                    delta=delta,
+                    window=figure_window(name, self._windows),
+                    as_of=as_of,
+                    cause_event_id=cause_event_id,
+                    emitted_at=emitted_at,
+                )
             )
         return out

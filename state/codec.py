@@ -12,9 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from models.settings import Settings
+from state.aggregate import PartitionView
 from state.alerts import DayClose
 from state.clock import US_PER_DAY
+from state.config import EngineConfig
 from state.engine import Engine
 from state.figures import Partial
 from state.mrr import Account, CohortMovements, DayMovements
@@ -94,6 +95,20 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
     return partial, raw["stream_time"]
 
 
+def view_to_json(engine: Engine, last_event_id: str | None) -> Json:
+    """What a partition publishes for the aggregator (`<app>-partials`)."""
+    value = partial_to_json(engine.partial(), engine.stream_time)
+    value["last_event_id"] = last_event_id
+    value["day_closes"] = [[day, *close] for day, close in engine.day_closes.items()]
+    return value
+
+
+def view_from_json(raw: Json) -> PartitionView:
+    partial, stream_time = partial_from_json(raw)
+    closes = {day: DayClose(*close) for day, *close in raw.get("day_closes", ())}
+    return PartitionView(partial, stream_time, raw.get("last_event_id"), closes)
+
+
 def engine_to_json(engine: Engine) -> Json:
     ledger = engine.ledger
     return {
@@ -117,11 +132,11 @@ def engine_to_json(engine: Engine) -> Json:
     }
 
 
-def engine_from_json(settings: Settings, raw: Json) -> Engine:
+def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     """An engine equal to the one `engine_to_json` saw, ready to go on."""
     if raw.get("format") != FORMAT:
         raise ValueError(f"unknown engine state format {raw.get('format')!r}")
-    engine = Engine(settings)
+    engine = Engine(config)
     engine.stream_time = raw["stream_time"]
     engine.restore_day()
     engine.events, engine.duplicates, engine.dead_letters = raw["counters"]

@@ -1,16 +1,18 @@
 """The metric engine: applies one validated event to the state of one partition.
 
 Plain Python, no framework and no I/O. Both shells (the embedded replay and the
-Faust worker) feed it decoded events in delivery order and read figures through
-`state.figures`. Every step follows METRICS.md "Order of work"; the readings of
-open points are in docs/DECISIONS.md.
+Faust worker) reach it through `state.pipeline`, in delivery order, and read
+figures through `state.figures`. Every step follows METRICS.md "Order of work";
+the readings of open points are in docs/DECISIONS.md. What a message did comes
+back as an `Outcome`; nothing the shells need is left in the engine to be fished out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
+from models.decode import Rejection
 from models.events import (
     Activity,
     AnyEvent,
@@ -21,9 +23,9 @@ from models.events import (
     Signup,
     Survey,
 )
-from models.settings import Settings
+from models.outputs import ChurnAlert
 from state.activity import activity_book
-from state.alerts import Alert, AlertRules, DayClose, day_close
+from state.alerts import DayClose, day_close
 from state.clock import (
     EPOCH,
     ONE_US,
@@ -34,24 +36,22 @@ from state.clock import (
     iso_utc,
     to_micros,
 )
+from state.config import EngineConfig
 from state.dedupe import SeenIds
-from state.figures import Group, Partial, Value, Windows, figures_at
+from state.figures import Group, Partial, Value, figures_at
 from state.money import ZERO, monthly_amount
 from state.mrr import Account, Change, MrrBook
 from state.nps import NpsBook
+from state.outcome import LATE, Outcome, Status
 from state.signups import signup_book
 from state.timers import TimerKind, TimerQueue
 
-
-class Outcome:
-    """Bits returned by `Engine.apply` beside the `Group` bits of changed figures."""
-
-    LATE: Final = 64
-    DUPLICATE: Final = 128
+_DEFAULT = EngineConfig()
 
 
 class Engine:
     __slots__ = (
+        "_alerts",
         "_day",
         "_grace",
         "_handlers",
@@ -59,17 +59,17 @@ class Engine:
         "_keep_nps_days",
         "_lateness",
         "_lateness_days",
+        "_moves",
         "_rates",
         "_usage_drop",
         "activity",
         "alert_rules",
-        "alerts",
+        "config",
         "day_closes",
         "dead_letters",
         "duplicates",
         "events",
         "ledger",
-        "movements",
         "nps",
         "seen",
         "signups",
@@ -78,14 +78,15 @@ class Engine:
         "windows",
     )  # fmt: skip
 
-    def __init__(self, settings: Settings) -> None:
-        self.windows = Windows(settings.window_days, settings.nps_window_days)
-        self._lateness_days = settings.lateness_days
-        self._lateness = days(settings.lateness_days)
-        self._grace = days(settings.lapse_grace_days)
-        self._rates = dict(settings.fx_rates)
-        self._keep_days = settings.window_days + settings.lateness_days + 1
-        self._keep_nps_days = settings.nps_window_days + settings.lateness_days + 1
+    def __init__(self, config: EngineConfig = _DEFAULT) -> None:
+        self.config = config
+        self.windows = config.windows
+        self._lateness_days = config.lateness_days
+        self._lateness = days(config.lateness_days)
+        self._grace = days(config.lapse_grace_days)
+        self._rates = config.fx_rates
+        self._keep_days = config.window_days + config.lateness_days + 1
+        self._keep_nps_days = config.nps_window_days + config.lateness_days + 1
         self.ledger = MrrBook()
         self.activity = activity_book()
         self.nps = NpsBook()
@@ -97,12 +98,12 @@ class Engine:
         self.events = 0
         self.duplicates = 0
         self.dead_letters = 0
-        self.movements: list[Change] | None = None
-        """When a list, every movement is appended to it (for shells that report them)."""
-        self.alert_rules = AlertRules.from_settings(settings)
-        self._usage_drop = days(settings.alert_usage_drop_days)
-        self.alerts: list[Alert] | None = None
-        """When a list, every account alert is appended to it (for shells that publish them)."""
+        self.alert_rules = config.alert_rules
+        self._usage_drop = days(config.alert_rules.usage_drop_days)
+        self._alerts: list[ChurnAlert] = []
+        """Raised since the current message began (handed out in its `Outcome`)."""
+        self._moves: list[Change] = []
+        """Movements made since the current message began (handed out in its `Outcome`)."""
         self.day_closes: dict[int, DayClose] = {}
         """Day -> the additive sides of the globally alerted figures when that day closed."""
         self._handlers: dict[type[Any], Callable[[Any, int], int]] = {
@@ -117,22 +118,23 @@ class Engine:
     def day(self) -> int | None:
         return None if self.stream_time is None else self.stream_time // US_PER_DAY
 
-    def count_dead_letter(self) -> None:
-        """A message that failed validation (the shell routes it to dead letters)."""
+    def reject(self, rejection: Rejection) -> Outcome:
+        """Step 1: a message that failed validation is counted as a dead letter."""
         self.dead_letters += 1
+        return Outcome(Status.REJECTED, Group.COUNTERS, rejection)
 
-    def apply(self, event: AnyEvent) -> int:
-        """Steps 2-6 of the order of work; returns `Group` bits of what may have changed."""
+    def apply(self, event: AnyEvent) -> Outcome:
+        """Steps 2-6 of the order of work for one valid event."""
         at = (event.occurred_at - EPOCH) // ONE_US
         now = self.stream_time
         if now is not None and at < now - self._lateness:
             self.dead_letters += 1
-            return Outcome.LATE | Group.COUNTERS
+            return Outcome(Status.REJECTED, Group.COUNTERS, LATE, event.event_id, event.account_id)
         seen = self.seen
         event_id = event.event_id
         if event_id in seen.day_of_id:
             self.duplicates += 1
-            return Outcome.DUPLICATE | Group.COUNTERS
+            return Outcome(Status.DUPLICATE, Group.COUNTERS, None, event_id, event.account_id)
         day = at // US_PER_DAY
         seen.day_of_id[event_id] = day
         seen.arrivals.append(event_id)
@@ -151,13 +153,13 @@ class Engine:
         changed |= self._handlers[type(event)](event, at)
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
-        return changed
+        return self._outcome(changed, event_id, event.account_id)
 
-    def advance_to(self, moment: int) -> int:
+    def advance_to(self, moment: int) -> Outcome:
         """Move stream time to `moment` (µs) without an event, firing what falls due."""
         now = self.stream_time
         if now is not None and moment <= now:
-            return 0
+            return Outcome(Status.APPLIED, 0)
         if self._day is not None and moment // US_PER_DAY > self._day:
             self._close_days_before(moment // US_PER_DAY)
         self.stream_time = moment
@@ -165,7 +167,23 @@ class Engine:
         if moment // US_PER_DAY != self._day:
             self._forget_old_days(moment // US_PER_DAY)
             changed = Group.ALL
-        return changed | self._fire_due()
+        return self._outcome(changed | self._fire_due(), None, None)
+
+    def _outcome(self, changed: int, event_id: str | None, account_id: str | None) -> Outcome:
+        alerts, moves = self._alerts, self._moves
+        if not alerts and not moves:
+            return Outcome(Status.APPLIED, changed, None, event_id, account_id)
+        outcome = Outcome(
+            Status.APPLIED, changed, None, event_id, account_id, tuple(alerts), tuple(moves)
+        )
+        alerts.clear()
+        moves.clear()
+        return outcome
+
+    def forget_closes_before(self, day: int) -> None:
+        """Drop the day closes the global alerts have walked past (they are never read again)."""
+        for old in [d for d in self.day_closes if d < day]:
+            del self.day_closes[old]
 
     def restore_day(self) -> None:
         """Re-derive the current day after `stream_time` was set from a checkpoint."""
@@ -251,10 +269,10 @@ class Engine:
         if due > at:
             account.usage_check_at = due
             self.timers.schedule(due, TimerKind.USAGE, account_id)
-        elif self.alerts is not None:
+        else:
             alert = self.alert_rules.usage_drop(account_id, account, at)
             if alert is not None:
-                self.alerts.append(alert)
+                self._alerts.append(alert)
 
     # -- events ---------------------------------------------------------------------
 
@@ -265,14 +283,12 @@ class Engine:
         change = self.ledger.set_mrr(account_id, account, after, day)
         if change is None:
             return 0
-        if self.movements is not None:
-            self.movements.append(change)
-        if self.alerts is not None:
-            rules = self.alert_rules
-            if change.after == 0:
-                self.alerts.append(rules.churned(change, at, cause))
-            elif (alert := rules.downgrade(change, at, cause)) is not None:
-                self.alerts.append(alert)
+        self._moves.append(change)
+        rules = self.alert_rules
+        if change.after == 0:
+            self._alerts.append(rules.churned(change, at, cause))
+        elif (alert := rules.downgrade(change, at, cause)) is not None:
+            self._alerts.append(alert)
         return Group.MRR
 
     def _is_stale(self, account: Account, at: int) -> bool:
@@ -286,7 +302,6 @@ class Engine:
             if (
                 event.status is PaymentStatus.FAILED
                 and event.kind is PaymentKind.SUBSCRIPTION
-                and self.alerts is not None
                 and (account := self.ledger.accounts.get(event.account_id)) is not None
                 and (
                     alert := self.alert_rules.payment_failed(
@@ -295,7 +310,7 @@ class Engine:
                 )
                 is not None
             ):
-                self.alerts.append(alert)
+                self._alerts.append(alert)
             return 0
         account = self.ledger.account(event.account_id)
         if self._is_stale(account, at):
@@ -333,8 +348,8 @@ class Engine:
         account.cancel_requested_at = at
         account.cancel_effective_at = effective
         self.timers.schedule(effective, TimerKind.CANCELLATION, event.account_id)
-        if self.alerts is not None and account.mrr > 0:
-            self.alerts.append(
+        if account.mrr > 0:
+            self._alerts.append(
                 self.alert_rules.cancellation_scheduled(
                     event.account_id, account, event.event_id, at, effective
                 )
@@ -367,10 +382,9 @@ class Engine:
         if account.last_score_at is None or at >= account.last_score_at:
             account.last_score_at = at
             account.last_score = event.score
-            if self.alerts is not None:
-                alert = self.alert_rules.detractor(
-                    event.account_id, account, event.event_id, at, event.user_id, event.score
-                )
-                if alert is not None:
-                    self.alerts.append(alert)
+            alert = self.alert_rules.detractor(
+                event.account_id, account, event.event_id, at, event.user_id, event.score
+            )
+            if alert is not None:
+                self._alerts.append(alert)
         return Group.NPS

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from agents.synthetic import DEMO_FX_RATES
+from agents.demo import DEMO_FX_RATES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

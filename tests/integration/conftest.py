@@ -18,7 +18,6 @@ import contextlib
 import functools
 import importlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,8 @@ import pytest
 from pydantic import SecretStr
 
 from models.settings import Settings
+from tests.support.environment import run_variable, services_required
+from tests.support.workers import Workers, worker_settings
 
 NO_SERVICES = (
     "no Kafka/Redis: set GROWTH_KAFKA_BOOTSTRAP_SERVERS and GROWTH_REDIS_URL "
@@ -59,7 +60,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def services_unavailable(reason: str = NO_SERVICES) -> NoReturn:
     """Skip, or fail in CI (GROWTH_REQUIRE_SERVICES=1) where a skip would hide the problem."""
-    if os.environ.get("GROWTH_REQUIRE_SERVICES") == "1":
+    if services_required():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
 
@@ -99,7 +100,7 @@ def _start(container: Any) -> Any:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """host:port of a Kafka broker."""
-    servers = os.environ.get("GROWTH_KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    servers = run_variable("GROWTH_KAFKA_BOOTSTRAP_SERVERS")
     if servers:
         yield servers
         return
@@ -113,7 +114,7 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """redis:// URL of a Redis server."""
-    url = os.environ.get("GROWTH_REDIS_URL", "").strip()
+    url = run_variable("GROWTH_REDIS_URL")
     if url:
         yield url
         return
@@ -167,7 +168,8 @@ def _delete_topics(settings: Settings) -> None:
     """Best effort: a shared broker should not fill up with test topics."""
     from kafka import KafkaAdminClient
 
-    from agents.kafka_io import client_config, wanted_topics
+    from agents.kafka.config import client_config
+    from agents.kafka.topics import wanted_topics
 
     with contextlib.suppress(Exception):
         admin = KafkaAdminClient(**client_config(settings))
@@ -191,3 +193,11 @@ def _delete_keys(settings: Settings) -> None:
                 client.delete(*keys)
         finally:
             client.close()
+
+
+@pytest.fixture
+def workers(fresh_names: Settings, tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes for one test (stopped afterwards), on `worker_settings` names."""
+    group = Workers(worker_settings(fresh_names), tmp_path)
+    yield group
+    group.stop_all()

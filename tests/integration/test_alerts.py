@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import redis
 
-from agents.kafka_io import ensure_topics, produce_lines
-from agents.replay import ReplayOutputs, replay_lines
+from agents.kafka.producer import produce_lines
+from agents.kafka.topics import ensure_topics
 from models.settings import Settings
-from tests.integration.test_worker import (
-    WAIT_SECONDS,
+from tests.support.workers import (
     Workers,
-    _read_all,
-    _settings,
-    _wait_for,
-    _world,
-    workers,  # noqa: F401  (fixture)
+    read_all,
+    replayed,
+    wait_for_figures,
+    wait_until,
+    worker_settings,
+    world,
 )
 
 
@@ -32,16 +32,15 @@ def _redis_alert_ids(settings: Settings) -> set[str]:
     return {orjson.loads(fields["alert"])["alert_id"] for _id, fields in entries}  # type: ignore[index, union-attr]
 
 
-def test_worker_alerts_are_the_replay_alerts(fresh_names: Settings, workers: Workers) -> None:  # noqa: F811
+def test_worker_alerts_are_the_replay_alerts(fresh_names: Settings, workers: Workers) -> None:
     thresholds = {  # low enough for this small world to cross them (each rule fires)
         "alert_churn_rate_high": Decimal("1.5"), "alert_churn_rate_rearm": Decimal(1),
         "alert_nps_low": Decimal(20), "alert_nps_rearm": Decimal(30),
     }  # fmt: skip
-    settings = _settings(fresh_names).model_copy(update=thresholds)
+    settings = worker_settings(fresh_names).model_copy(update=thresholds)
     workers.env.update({f"GROWTH_{name.upper()}": str(value) for name, value in thresholds.items()})
-    lines = _world(settings, seed=13, accounts=150, days=150)
-    alerts: list[dict[str, Any]] = []
-    engine = replay_lines(lines, settings, ReplayOutputs(alert=alerts.append))
+    lines = world(settings, seed=13, accounts=150, days=150)
+    snapshot, _, alerts = replayed(settings, lines)
     expected = {a["alert_id"]: a for a in alerts}
     assert len(expected) == len(alerts)
     rules = {a["rule"] for a in alerts}
@@ -52,18 +51,19 @@ def test_worker_alerts_are_the_replay_alerts(fresh_names: Settings, workers: Wor
     produce_lines(lines, settings)
     workers.start(1)
     workers.start(2)
-    _wait_for(settings, engine.snapshot(), workers)
+    wait_for_figures(settings, snapshot, workers)
 
-    deadline = time.monotonic() + WAIT_SECONDS
     published: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline:
-        published = {}
-        for message in _read_all(settings, settings.topic_churn_alerts):
+
+    def all_published() -> bool:
+        published.clear()
+        for message in read_all(settings, settings.topic_churn_alerts):
             record = orjson.loads(message.value)
             published[record["alert_id"]] = record
-        if set(published) >= set(expected) and _redis_alert_ids(settings) >= set(expected):
-            break
-        time.sleep(1)
+        return set(published) >= set(expected) and _redis_alert_ids(settings) >= set(expected)
+
+    with contextlib.suppress(AssertionError):  # the comparison below says which are missing
+        wait_until(all_published, "every replayed alert in Kafka and Redis")
     missing = sorted(expected[i]["rule"] for i in set(expected) - set(published))
     extra = sorted(published[i]["rule"] for i in set(published) - set(expected))
     assert (missing, extra) == ([], []), workers.tail()

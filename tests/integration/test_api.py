@@ -3,66 +3,39 @@
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from agents.app import account_fields
-from agents.kafka_io import ensure_topics, produce_lines
-from agents.partition import PartitionState
-from agents.replay import ReplayOutputs, replay_lines
+from agents.embedded.replay import ReplayOutputs, replay_lines
+from agents.kafka.producer import produce_lines
+from agents.kafka.topics import ensure_topics
 from models.jsonout import dumps
 from models.settings import Settings
-from tests.integration.test_worker import WAIT_SECONDS, Workers, _settings, _wait_for, _world
+from state.projection import account_view
+from tests.support.workers import (
+    Workers,
+    get_json,
+    http_get,
+    wait_for_figures,
+    wait_until,
+    worker_settings,
+    world,
+)
 
 
-@pytest.fixture
-def one_worker(fresh_names: Settings, tmp_path: Path) -> Iterator[Workers]:
-    group = Workers(_settings(fresh_names), tmp_path)
-    yield group
-    group.stop_all()
-
-
-def get(port: int, path: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET, errors included."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.headers["Content-Type"], response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers["Content-Type"], error.read()
-
-
-def get_json(port: int, path: str, status: int = 200) -> Any:
-    got, content_type, body = get(port, path)
-    assert got == status, (path, got, body)
-    assert content_type.startswith("application/json"), (path, content_type)
-    return json.loads(body, parse_float=Decimal)
-
-
-def until(check: Any, workers: Workers, what: str) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{workers.tail()}"
-        time.sleep(0.3)
-
-
-def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, one_worker: Workers) -> None:
-    settings = _settings(fresh_names)
-    lines = _world(settings, seed=21, accounts=60, days=120)
+def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Workers) -> None:
+    one_worker = workers
+    settings = worker_settings(fresh_names)
+    lines = world(settings, seed=21, accounts=60, days=120)
     replayed: list[dict[str, Any]] = []
-    engine = replay_lines(lines, settings, ReplayOutputs(alert=replayed.append))
-    expected = engine.snapshot()
+    replay = replay_lines(
+        lines, settings, ReplayOutputs(alert=lambda a: replayed.append(a.model_dump()))
+    )
+    engine = replay.engine
+    expected = replay.snapshot()
     alerts_of: dict[str, list[str]] = {}
     for alert in replayed:
         alerts_of.setdefault(str(alert["account_id"]), []).append(str(alert["alert_id"]))
@@ -70,9 +43,11 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, one_worker:
     produce_lines(lines, settings)
     one_worker.start(1)
     port = one_worker.port(1)
-    _wait_for(settings, expected, one_worker)
+    wait_for_figures(settings, expected, one_worker)
 
-    health = until(lambda: get(port, "/health")[0] == 200, one_worker, "a ready /health")
+    health = wait_until(
+        lambda: http_get(port, "/health")[0] == 200, "a ready /health", tail=one_worker.tail
+    )
     assert health
     body = get_json(port, "/health")
     assert body["ready"] is True and body["redis"] is True
@@ -88,25 +63,30 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, one_worker:
     dau = get_json(port, "/metrics/dau/series")
     assert len(dau["days"]) == 30 and dau["days"][-1]["value"] == expected["dau"]
 
-    state = PartitionState(0, engine)
     paying = sorted(a for a, acc in engine.ledger.accounts.items() if acc.mrr > 0)
     churned = sorted(
         a for a, acc in engine.ledger.accounts.items() if acc.ever_paid and not acc.mrr
     )
     for account_id in (paying[0], churned[0] if churned else paying[-1]):
-        want = json.loads(dumps(account_fields(state, account_id)), parse_float=Decimal)
+        view = account_view(engine, account_id)
+        assert view is not None
+        want = json.loads(view.to_json(), parse_float=Decimal)
 
         def matches(account_id: str = account_id, want: Any = want) -> bool:
             got = get_json(port, f"/accounts/{account_id}")
             return all(got[k] == v for k, v in want.items())
 
-        until(matches, one_worker, f"account {account_id} in Redis")
+        wait_until(matches, f"account {account_id} in Redis", tail=one_worker.tail)
         assert get_json(port, f"/accounts/{account_id}")["account_id"] == account_id
     assert get_json(port, f"/accounts/{paying[0]}")["paying_since"] is not None
 
     every = f"/alerts?limit={len(replayed)}"
     assert len(replayed) > 5
-    until(lambda: len(get_json(port, every)["alerts"]) == len(replayed), one_worker, "every alert")
+    wait_until(
+        lambda: len(get_json(port, every)["alerts"]) == len(replayed),
+        "every alert",
+        tail=one_worker.tail,
+    )
     alerts = get_json(port, every)["alerts"]
     assert sorted(a["alert_id"] for a in alerts) == sorted(a["alert_id"] for a in replayed)
     by_id = {a["alert_id"]: a for a in replayed}
@@ -140,20 +120,20 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, one_worker:
     for path in ("/metrics/no_such_figure/series", "/accounts/no-such-account", "/nowhere"):
         assert "error" in get_json(port, path, 404), path
 
-    status, content_type, text = get(port, "/prometheus")
+    status, content_type, text = http_get(port, "/prometheus")
     assert status == 200
     assert content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8"
     assert text.endswith(b"# EOF\n")
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text.decode())
+        for family in text_string_to_metric_families(text.decode())  # type: ignore[no-untyped-call]
         for s in family.samples
     }
     assert samples[("growthstream_events_applied_total", ())] == expected["events"]
     assert samples[("growthstream_duplicates_total", ())] == expected["duplicates"]
     dead = sum(v for (name, _), v in samples.items() if name == "growthstream_dead_letters_total")
     assert dead == expected["dead_letters"]
-    assert samples[("growthstream_figure", (("name", "mrr"),))] == float(expected["mrr"])
+    assert samples[("growthstream_figure", (("name", "mrr"),))] == float(str(expected["mrr"]))
     assert samples[("growthstream_processing_latency_seconds_count", ())] == len(lines)
     lags = [v for (name, _), v in samples.items() if name == "growthstream_consumer_lag"]
     assert len(lags) == 5 * settings.topic_partitions and not any(lags)

@@ -12,17 +12,25 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from agents.kafka_io import ensure_topics, produce_lines
+from agents.kafka.producer import produce_lines
+from agents.kafka.topics import ensure_topics
 from models.settings import Settings
 from tests.integration.conftest import services_unavailable
-from tests.integration.test_api import get, until
-from tests.integration.test_worker import Workers, _replay, _settings, _wait_for, _world
+from tests.support.environment import run_variable, services_required
+from tests.support.workers import (
+    Workers,
+    http_get,
+    replayed,
+    wait_for_figures,
+    wait_until,
+    worker_settings,
+    world,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # in .gitignore
@@ -35,17 +43,10 @@ def chromium() -> str:
     path = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
     if path is None:
         reason = "no chromium (apt-get install -y chromium) for the dashboard page test"
-        if os.environ.get("GROWTH_REQUIRE_SERVICES") == "1":
+        if services_required():
             services_unavailable(reason)  # fails under CI rather than skip
         pytest.skip(reason)
     return path
-
-
-@pytest.fixture
-def one_worker(fresh_names: Settings, tmp_path: Path) -> Iterator[Workers]:
-    group = Workers(_settings(fresh_names), tmp_path)
-    yield group
-    group.stop_all()
 
 
 def _browse(chromium: str, profile: Path, *args: str) -> str:
@@ -63,18 +64,19 @@ def money(value: Decimal) -> str:
 
 
 def test_dashboard_shows_the_snapshot_mrr(
-    fresh_names: Settings, one_worker: Workers, chromium: str, tmp_path: Path
+    fresh_names: Settings, workers: Workers, chromium: str, tmp_path: Path
 ) -> None:
-    settings = _settings(fresh_names)
-    lines = _world(settings, seed=31, accounts=150, days=150)
-    expected, _ = _replay(settings, lines)
+    one_worker = workers
+    settings = worker_settings(fresh_names)
+    lines = world(settings, seed=31, accounts=150, days=150)
+    expected, _, _ = replayed(settings, lines)
     ensure_topics(settings)
     produce_lines(lines, settings)
     one_worker.start(1)
     port = one_worker.port(1)
-    _wait_for(settings, expected, one_worker)
-    until(lambda: get(port, "/health")[0] == 200, one_worker, "a ready /health")
-    status, content_type, page = get(port, "/")
+    wait_for_figures(settings, expected, one_worker)
+    wait_until(lambda: http_get(port, "/health")[0] == 200, "a ready /health", tail=one_worker.tail)
+    status, content_type, page = http_get(port, "/")
     assert status == 200 and content_type.startswith("text/html") and b'id="mrr"' in page
 
     url = f"http://127.0.0.1:{port}/"
@@ -94,6 +96,6 @@ def test_dashboard_shows_the_snapshot_mrr(
     shot.unlink(missing_ok=True)
     _browse(chromium, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,900", url)
     assert shot.stat().st_size > 10_000
-    target = os.environ.get(SCREENSHOT_TO)
+    target = run_variable(SCREENSHOT_TO)
     if target:  # only on request (scripts/screenshot): never in an ordinary test run
         shutil.copyfile(shot, ROOT / target)  # an absolute target stays as it is

@@ -20,14 +20,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from agents.cli import main
-from agents.kafka_io import (
-    NOT_A_REPLAY_LINE,
-    UNKNOWN_TOPIC,
-    client_config,
-    ensure_topics,
-    produce_lines,
-    wanted_topics,
-)
+from agents.kafka.config import client_config
+from agents.kafka.producer import NOT_A_REPLAY_LINE, UNKNOWN_TOPIC, produce_lines
+from agents.kafka.topics import ensure_topics, wanted_topics
 from models.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,9 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from agents.redis_view import ACCOUNT_FIELDS, RedisView, safe_url
+from agents.serving.redis_client import safe_url
+from agents.serving.redis_view import RedisView
+from models.outputs import AccountView, MetricChange
 from models.settings import Settings
 
 from .conftest import unique_settings
@@ -76,16 +78,16 @@ def test_metrics_hash_holds_exact_text(fresh_redis: Settings) -> None:
 
 
 def test_account_hashes(fresh_redis: Settings) -> None:
-    accounts: dict[str, dict[str, object]] = {
-        f"acct-{i}": {
-            "mrr": Decimal(f"{i + 1}9.90"),
-            "status": "active" if i % 2 else "churned",
-            "plan": None if i == 0 else "team",
-            "last_active": "2026-03-01",
-            "last_score": i if i < 3 else None,
-            "churn_risk": Decimal("0.25"),
-            "paying_since": None,
-        }
+    accounts = {
+        f"acct-{i}": AccountView(
+            mrr=Decimal(f"{i + 1}9.90"),
+            status="paying" if i % 2 else "churned",
+            plan=None if i == 0 else "team",
+            last_active="2026-03-01",
+            last_score=i if i < 3 else None,
+            churn_risk=Decimal("0.25"),
+            paying_since=None,
+        )
         for i in range(5)
     }
 
@@ -105,7 +107,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
         "churn_risk": "0.25",
         "paying_since": "",
     }
-    assert set(stored) == set(ACCOUNT_FIELDS)
+    assert set(stored) == set(AccountView.model_fields)
     assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "mrr") == "59.90"
     assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "last_score") == ""
 
@@ -113,14 +115,17 @@ def test_account_hashes(fresh_redis: Settings) -> None:
 def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
     settings = fresh_redis.model_copy(update={"redis_changes_maxlen": 100})
 
-    def change(n: int) -> dict[str, object]:
-        return {
-            "metric": "mrr",
-            "value": Decimal(n) / 100,
-            "previous": None,
-            "window": {"days": 30},
-            "cause_event_id": f"e-{n}",
-        }
+    def change(n: int) -> MetricChange:
+        return MetricChange(
+            metric="mrr",
+            value=Decimal(n) / 100,
+            previous=None,
+            delta=None,
+            window="30d",
+            as_of="2026-03-01T00:00:00Z",
+            cause_event_id=f"e-{n}",
+            emitted_at="2026-03-01T00:00:01Z",
+        )
 
     async def write() -> list[bool]:
         async with RedisView(settings) as view:
@@ -139,8 +144,11 @@ def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
         "metric": "mrr",
         "value": "4.99",
         "previous": "",
-        "window": '{"days":30}',
+        "delta": "",
+        "window": "30d",
+        "as_of": "2026-03-01T00:00:00Z",
         "cause_event_id": "e-499",
+        "emitted_at": "2026-03-01T00:00:01Z",
     }
 
 
@@ -162,11 +170,21 @@ def assert_no_password(caplog: pytest.LogCaptureFixture) -> None:
         assert PASSWORD not in record.getMessage()
 
 
+ACCOUNT = AccountView(
+    mrr=Decimal("1.00"), status="paying", plan=None, last_active=None, last_score=None,
+    churn_risk=None, paying_since="2026-03-01",
+)  # fmt: skip
+CHANGE = MetricChange(
+    metric="mrr", value=Decimal("1.00"), previous=None, delta=None, window=None,
+    as_of="2026-03-01T00:00:00Z", cause_event_id=None, emitted_at="2026-03-01T00:00:01Z",
+)  # fmt: skip
+
+
 async def write_all(view: RedisView) -> list[bool]:
     return [
         await view.write_metrics({"mrr": Decimal("1.00")}),
-        await view.write_accounts({"a": {"mrr": Decimal("1.00")}}),
-        await view.append_changes([{"metric": "mrr", "value": Decimal("1.00")}]),
+        await view.write_accounts({"a": ACCOUNT}),
+        await view.append_changes([CHANGE]),
     ]
 
 

@@ -5,25 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
 
-from models.decode import Decoder, Rejection
-from models.settings import Settings
-from state.alerts import Alert, AlertRules, DayClose, GlobalAlerts, alert_id
+from models.outputs import ChurnAlert
+from state.alerts import AlertRules, DayClose, GlobalAlerts, alert_id
+from state.config import EngineConfig
 from state.engine import Engine
-from tests.state.streams import active, cancel, pay, run, survey, tick
+from tests.support.streams import active, cancel, feed, pay, run, survey, tick
 
 Stream = list[tuple[str, dict[str, Any]]]
 
 
-def alerts_of(events: Stream, settings: Settings | None = None) -> list[Alert]:
-    alerts = run(events, settings).alerts
-    assert alerts is not None
-    return alerts
+def alerts_of(events: Stream, config: EngineConfig | None = None) -> list[ChurnAlert]:
+    return run(events, config).alerts
 
 
-def rules(alerts: list[Alert]) -> list[tuple[str, str, str]]:
+def rules(alerts: list[ChurnAlert]) -> list[tuple[str, str, str]]:
     return [(a.rule, a.account_id, a.severity) for a in alerts]
 
 
@@ -155,10 +152,10 @@ def test_facts_say_why() -> None:
     assert detractor.facts["score"] == 2 and detractor.facts["user_id"] == "u"
 
 
-def test_thresholds_come_from_settings() -> None:
-    settings = Settings(alert_usage_drop_days=3, alert_downgrade_ratio=Decimal("0.2"))
+def test_thresholds_come_from_the_config() -> None:
+    config = EngineConfig(alert_rules=AlertRules(usage_drop_days=3, downgrade_ratio=Decimal("0.2")))
     stream = [pay("a", 0, "100"), pay("a", 1, "75"), active("a", "u", 1), tick(4)]
-    assert rules(alerts_of(stream, settings)) == [("downgrade", "a", W), ("usage_drop", "a", W)]
+    assert rules(alerts_of(stream, config)) == [("downgrade", "a", W), ("usage_drop", "a", W)]
     assert rules(alerts_of(stream)) == []
 
 
@@ -240,13 +237,9 @@ def test_partitions_day_closes_add_up_to_the_global_walk() -> None:
 
 
 def test_engine_records_a_close_for_every_day_it_leaves() -> None:
-    engine = Engine(Settings())
-    decoder = Decoder(Settings())
+    engine = Engine(EngineConfig())
     stream = [pay("a", 0, "50"), pay("a", 31, "50"), cancel("a", 35, effective_day=40), tick(43)]
-    for topic, value in stream:
-        decoded = decoder.decode(topic, orjson.dumps(value))
-        assert not isinstance(decoded, Rejection)
-        engine.apply(decoded)
+    feed(engine, stream)
     closes = engine.day_closes
     day0 = min(closes)
     assert sorted(closes) == list(range(day0, day0 + 43))

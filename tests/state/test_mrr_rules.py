@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from models.settings import Settings
 from state.clock import day_to_date
+from state.config import EngineConfig
 from state.mrr import Movement, Status
-from tests.state.streams import active, cancel, day_index, pay, run, tick
+from tests.support.streams import active, cancel, day_index, pay, run, tick
 
 D = Decimal
 
@@ -166,7 +166,7 @@ def test_failed_payment_does_not_extend_paid_through() -> None:
 
 
 def test_grace_zero_turns_lapsing_off() -> None:
-    engine = run([pay("a", 0, "40"), tick(200)], Settings(lapse_grace_days=0))
+    engine = run([pay("a", 0, "40"), tick(200)], EngineConfig(lapse_grace_days=0))
     assert engine.snapshot()["mrr"] == D("40.00")
 
 
@@ -215,8 +215,10 @@ NORMALISATION = [
 def test_monthly_normalisation_and_fx(
     interval: str, count: int, amount: str, currency: str, monthly: str
 ) -> None:
-    settings = Settings(fx_rates={"USD": 1, "EUR": "1.08", "GBP": "1.27"})
+    config = EngineConfig(
+        fx_rates={"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+    )
     engine = run(
-        [pay("a", 0, amount, interval=interval, interval_count=count, currency=currency)], settings
+        [pay("a", 0, amount, interval=interval, interval_count=count, currency=currency)], config
     )
     assert engine.ledger.accounts["a"].mrr == D(monthly)

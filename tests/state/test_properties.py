@@ -17,17 +17,17 @@ import orjson
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
-from agents.replay import ReplayOutputs, replay_lines
-from models.decode import Decoder, Rejection
-from models.settings import Settings
 from state.clock import US_PER_DAY, to_micros
+from state.config import EngineConfig
 from state.engine import Engine
 from state.mrr import Change, Movement
+from state.outcome import Status
+from tests.support.streams import Ran, feed, replay_file
 
-FX = {"USD": 1, "EUR": "1.1"}
-SETTINGS = Settings(fx_rates=FX)
-NO_LAPSES = Settings(fx_rates=FX, lapse_grace_days=0)
-LONG_GRACE = Settings(fx_rates=FX, lapse_grace_days=200)  # never reached within ~90 days
+FX = {"USD": Decimal(1), "EUR": Decimal("1.1")}
+SETTINGS = EngineConfig(fx_rates=FX)
+NO_LAPSES = EngineConfig(fx_rates=FX, lapse_grace_days=0)
+LONG_GRACE = EngineConfig(fx_rates=FX, lapse_grace_days=200)  # never reached within ~90 days
 ZERO = Decimal(0)
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -156,28 +156,24 @@ def describe(stream: Iterable[Ev]) -> str:
 
 # --- running -----------------------------------------------------------------------------------
 
-_DECODERS: dict[int, Decoder] = {}
 
-
-def run(stream: Iterable[Ev], settings_: Settings) -> tuple[Engine, list[Change]]:
+def run(stream: Iterable[Ev], config: EngineConfig) -> tuple[Engine, list[Change]]:
     """Decode and apply every event, collecting every movement the engine makes."""
-    decoder = _DECODERS.setdefault(id(settings_), Decoder(settings_))
-    engine = Engine(settings_)
-    changes: list[Change] = []
-    engine.movements = changes
+    engine = Engine(config)
+    events = []
     for ev in stream:
         envelope = orjson.loads(ev.line())
-        decoded = decoder.decode(envelope["topic"], orjson.dumps(envelope["value"]))
-        assert not isinstance(decoded, Rejection), (ev, decoded)
-        engine.apply(decoded)
-    return engine, changes
+        events.append((envelope["topic"], envelope["value"]))
+    ran = Ran(engine, feed(engine, events))
+    assert all(o.rejection is None or o.rejection.type == "late" for o in ran.outcomes)
+    return engine, ran.movements
 
 
-def replay(lines: Iterable[bytes], settings_: Settings) -> Engine:
-    letters: list[dict[str, Any]] = []
-    engine = replay_lines(lines, settings_, ReplayOutputs(dead_letter=letters.append))
-    assert engine.dead_letters == len(letters)
-    return engine
+def replay(lines: Iterable[bytes], config: EngineConfig) -> Engine:
+    ran = replay_file(lines, config)
+    letters = [o for o in ran.outcomes if o.status is Status.REJECTED]
+    assert ran.engine.dead_letters == len(letters)
+    return ran.engine
 
 
 def mrr_by_account(engine: Engine) -> dict[str, Decimal]:
@@ -189,7 +185,7 @@ def mrr_by_account(engine: Engine) -> dict[str, Decimal]:
 
 @PROPS
 @given(stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
-def test_mrr_is_the_sum_of_accounts(stream: list[Ev], grace: Settings) -> None:
+def test_mrr_is_the_sum_of_accounts(stream: list[Ev], grace: EngineConfig) -> None:
     note(describe(stream))
     engine, _ = run(stream, grace)
     snap = engine.snapshot()
@@ -282,7 +278,7 @@ def check_window(engine: Engine, changes: Sequence[Change]) -> None:
 
 @PROPS
 @given(stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
-def test_mrr_is_the_sum_of_all_movements(stream: list[Ev], grace: Settings) -> None:
+def test_mrr_is_the_sum_of_all_movements(stream: list[Ev], grace: EngineConfig) -> None:
     note(describe(stream))
     engine, changes = run(stream, grace)
     check_changes(engine, changes, in_order=True)
@@ -292,7 +288,7 @@ def test_mrr_is_the_sum_of_all_movements(stream: list[Ev], grace: Settings) -> N
 @PROPS
 @given(data=st.data(), stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
 def test_movements_of_a_reordered_stream_add_up_too(
-    data: st.DataObject, stream: list[Ev], grace: Settings
+    data: st.DataObject, stream: list[Ev], grace: EngineConfig
 ) -> None:
     mixed = data.draw(shuffled(stream))
     note(describe(mixed))
@@ -314,7 +310,7 @@ def without_counters(snapshot: dict[str, Any]) -> dict[str, Any]:
 @PROPS
 @given(data=st.data(), stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
 def test_duplicated_lines_change_nothing_but_the_counters(
-    data: st.DataObject, stream: list[Ev], grace: Settings
+    data: st.DataObject, stream: list[Ev], grace: EngineConfig
 ) -> None:
     stream = data.draw(st.sampled_from([stream, data.draw(shuffled(stream))]))
     note(describe(stream))
@@ -334,7 +330,7 @@ def test_duplicated_lines_change_nothing_but_the_counters(
 @PROPS
 @given(stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
 def test_a_file_replayed_twice_changes_nothing_but_the_counters(
-    stream: list[Ev], grace: Settings
+    stream: list[Ev], grace: EngineConfig
 ) -> None:
     note(describe(stream))
     lines = [ev.line() for ev in stream]
@@ -377,7 +373,7 @@ def pending(engine: Engine) -> set[str]:
 @PROPS
 @given(data=st.data(), stream=streams(), grace=st.sampled_from([NO_LAPSES, LONG_GRACE]))
 def test_reordering_within_lateness_keeps_final_mrr_and_activity(
-    data: st.DataObject, stream: list[Ev], grace: Settings
+    data: st.DataObject, stream: list[Ev], grace: EngineConfig
 ) -> None:
     mixed = data.draw(shuffled(stream))
     note("in order:\n" + describe(stream))
@@ -418,7 +414,7 @@ def test_reordering_within_lateness_keeps_final_mrr_and_activity(
 @PROPS
 @given(stream=streams(), grace=st.sampled_from([SETTINGS, NO_LAPSES]))
 def test_mrr_at_start_is_the_mrr_at_the_end_of_day_d_minus_30(
-    stream: list[Ev], grace: Settings
+    stream: list[Ev], grace: EngineConfig
 ) -> None:
     note(describe(stream))
     engine, _ = run(stream, grace)

@@ -5,20 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
 
-from models.decode import Decoder
-from models.settings import Settings
-from state.engine import Engine, Outcome
+from state.config import EngineConfig
+from state.engine import Engine
 from state.figures import Group
-from tests.state.streams import active, at, cancel, pay, run, signup, survey, tick
+from state.outcome import LATE, Outcome, Status
+from tests.support.streams import active, at, cancel, feed, pay, run, signup, survey, tick
 
 D = Decimal
 
 
 def test_empty_engine_has_zeros_and_nulls() -> None:
-    snapshot = Engine(Settings()).snapshot()
+    snapshot = Engine(EngineConfig()).snapshot()
     assert snapshot["as_of"] is None and snapshot["day"] is None
     assert snapshot["mrr"] == D("0.00") and snapshot["paying_customers"] == 0
     for name in (
@@ -38,41 +37,41 @@ def test_empty_engine_has_zeros_and_nulls() -> None:
     assert snapshot["dau"] == snapshot["mau"] == snapshot["signups"] == 0
 
 
-def _apply(engine: Engine, event: tuple[str, dict[str, Any]]) -> int:
-    decoded = Decoder(Settings()).decode(event[0], orjson.dumps(event[1]))
-    assert not hasattr(decoded, "type")
-    return engine.apply(decoded)  # type: ignore[arg-type]
+def _apply(engine: Engine, event: tuple[str, dict[str, Any]]) -> Outcome:
+    (outcome,) = feed(engine, [event])
+    return outcome
 
 
 def test_lateness_edge_is_strict() -> None:
-    engine = Engine(Settings(lateness_days=30))
+    engine = Engine(EngineConfig(lateness_days=30))
     _apply(engine, tick(40, hour=12))
     on_edge = tick(10, hour=12)  # exactly W - L: not late
-    assert not _apply(engine, on_edge) & Outcome.LATE
+    assert _apply(engine, on_edge).rejection is None
     just_behind = (
         "payments",
         {**tick(10)[1], "event_id": "x", "occurred_at": "2026-01-11T11:59:59.999999Z"},
     )
-    assert _apply(engine, just_behind) & Outcome.LATE
+    assert _apply(engine, just_behind).rejection is LATE
     assert engine.dead_letters == 1 and engine.events == 2
 
 
 def test_duplicate_is_skipped_and_counted() -> None:
-    engine = Engine(Settings())
+    engine = Engine(EngineConfig())
     event = pay("a", 0, "10", event_id="same")
-    assert _apply(engine, event) & Group.MRR
+    assert _apply(engine, event).groups & Group.MRR
     again = ("payments", {**event[1], "amount": "99"})  # same id, other content: still a duplicate
-    assert _apply(engine, again) == Outcome.DUPLICATE | Group.COUNTERS
+    duplicate = _apply(engine, again)
+    assert (duplicate.status, duplicate.groups) == (Status.DUPLICATE, Group.COUNTERS)
     snapshot = engine.snapshot()
     assert snapshot["mrr"] == D("10.00") and snapshot["duplicates"] == 1 and snapshot["events"] == 1
 
 
 def test_forgotten_ids_are_late_anyway() -> None:
-    engine = Engine(Settings(lateness_days=5))
+    engine = Engine(EngineConfig(lateness_days=5))
     _apply(engine, pay("a", 0, "10", event_id="old"))
     _apply(engine, tick(20))
     assert len(engine.seen) == 1  # only the tick's id is still remembered
-    assert _apply(engine, pay("a", 0, "10", event_id="old")) & Outcome.LATE
+    assert _apply(engine, pay("a", 0, "10", event_id="old")).rejection is LATE
 
 
 @pytest.mark.parametrize(("days_later", "in_window"), [(29, True), (30, False)])
@@ -179,7 +178,7 @@ def test_nps_worked_example_from_the_seeds() -> None:
 @pytest.mark.parametrize(("days_later", "counted"), [(89, True), (90, False)])
 def test_nps_window_is_90_days(days_later: int, counted: bool) -> None:
     snapshot = run(
-        [survey("a", "u", 0, 9), tick(days_later)], Settings(lateness_days=100)
+        [survey("a", "u", 0, 9), tick(days_later)], EngineConfig(lateness_days=100)
     ).snapshot()
     assert snapshot["nps_responses"] == (1 if counted else 0)
     assert snapshot["nps"] == (D("100.0") if counted else None)

@@ -23,7 +23,7 @@ from agents.demo import (
     WorldSpec,
     generate_labelled,
 )
-from agents.replay import ReplayOutputs, replay_lines
+from agents.embedded.replay import ReplayOutputs, replay_lines
 from models.decode import Decoder, Rejection
 from models.settings import Settings
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import orjson
 
 from agents.demo import DEMO_FX_RATES, Line, WorldSpec, generate
-from agents.replay import replay_lines
+from agents.embedded.replay import replay_lines
 from models.settings import Settings
 
 

@@ -1,0 +1,84 @@
+"""What every command shares: settings errors as one line, input files, output files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from agents.cli.progress import Progress
+from models.jsonout import dumps
+from models.outputs import ChurnAlert, DeadLetter, MetricChange
+from models.settings import Settings
+
+Record = DeadLetter | MetricChange | ChurnAlert
+
+
+class UsageError(Exception):
+    """A problem the user can fix (missing file, bad setting): one line, exit 2."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        name = f"GROWTH_{where.upper()}" if where else "settings"
+        raise UsageError(f"bad setting {name}: {first['msg']}") from None
+
+
+def open_lines(path: str) -> tuple[Iterator[bytes], int | None, IO[bytes]]:
+    if path == "-":
+        return iter(sys.stdin.buffer), None, sys.stdin.buffer
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the caller's ExitStack
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"is a directory, not a replay file: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return iter(handle), os.fstat(handle.fileno()).st_size, handle
+
+
+def open_input(
+    stack: ExitStack, path: str, label: str
+) -> tuple[Iterator[bytes], int | None, Progress]:
+    """The lines of a replay file (or stdin), closed with `stack`, and a progress bar for them."""
+    lines, size, handle = open_lines(path)
+    if handle is not sys.stdin.buffer:
+        stack.callback(handle.close)
+    return lines, size, Progress(label, size)
+
+
+def writer(stack: ExitStack, path: str | None) -> Callable[[Record], None] | None:
+    """One JSON line per record written to `path` (`-` = stdout), or None without a path."""
+    if path is None:
+        return None
+    try:
+        out = sys.stdout if path == "-" else stack.enter_context(open(path, "w", encoding="utf-8"))  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+    def write(record: Record) -> None:
+        out.write(record.to_json().decode())
+        out.write("\n")
+
+    return write
+
+
+def write_json(path: str, value: Any) -> None:
+    text = dumps(value) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None

@@ -1,0 +1,91 @@
+"""The commands that run the engine in this process: replay, demo, schema."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from agents.cli.common import UsageError, load_settings, open_input, write_json, writer
+from agents.cli.progress import Progress
+from agents.embedded.replay import ReplayOutputs, replay_lines
+from models.jsonout import dumps
+from models.settings import Settings
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    with ExitStack() as stack:
+        lines, size, progress = open_input(stack, args.events, "replay")
+        outputs = ReplayOutputs(
+            dead_letter=writer(stack, args.dead_letters),
+            change=writer(stack, args.changes),
+            alert=writer(stack, args.alerts),
+            progress=progress.update,
+        )
+        started = time.perf_counter()
+        try:
+            engine = replay_lines(lines, settings, outputs)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
+        elapsed = time.perf_counter() - started
+        progress.close(size or 0, engine.events + engine.duplicates + engine.dead_letters)
+        write_json(args.snapshot, engine.snapshot())
+    total = engine.events + engine.duplicates + engine.dead_letters
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(outputs.dead_letter_reasons.items()))
+    print(
+        f"replayed {total:,} messages in {elapsed:.2f}s: {engine.events:,} applied, "
+        f"{engine.duplicates:,} duplicates, {engine.dead_letters:,} dead letters"
+        + (f" ({reasons})" if reasons else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agents.cli.dashboard import render
+    from agents.demo import DEMO_FX_RATES, WorldSpec, generate
+
+    if args.rate and not args.kafka:
+        raise UsageError("--rate paces the messages sent to Kafka: it needs --kafka")
+    settings = load_settings(fx_rates={**DEMO_FX_RATES, **Settings().fx_rates})
+    spec = WorldSpec(seed=args.seed, accounts=args.accounts, days=args.days)
+    lines = [dumps(line).encode() for line in generate(spec)]
+    if args.out:
+        try:
+            Path(args.out).write_bytes(b"".join(line + b"\n" for line in lines))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
+    if args.kafka:
+        from agents.cli.kafka import demo_to_kafka
+
+        return demo_to_kafka(args, lines)
+    progress = Progress("replay", len(lines))
+    outputs = ReplayOutputs(progress=lambda _read, count: progress.update(count, count))
+    started = time.perf_counter()
+    engine = replay_lines(lines, settings, outputs)
+    elapsed = time.perf_counter() - started
+    progress.close(len(lines), len(lines))
+    print(
+        render(
+            engine.snapshot(),
+            color=sys.stdout.isatty(),
+            reporting_currency=settings.reporting_currency,
+        )
+    )
+    print(
+        f"{len(lines):,} generated messages (seed {args.seed}) replayed in {elapsed:.2f}s"
+        + (f"; stream kept in {args.out}" if args.out else ""),
+    )
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from models.schema import write_schemas
+
+    written = write_schemas(Path(args.dir))
+    for path in written:
+        print(path)
+    return 0

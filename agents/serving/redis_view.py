@@ -1,0 +1,167 @@
+"""The Redis read model (EVENTS.md "Redis"): what dashboards and services query.
+
+Why it exists: Kafka is the source of truth and the engine's state lives in
+the worker; Redis only mirrors it for readers without Kafka. So a Redis
+outage must never stop the stream or lose a figure: every write here reports
+failure instead of raising, logs once per outage, and raises
+`needs_full_write` so that the worker writes the whole current state again
+when Redis answers (the mirror is rebuilt, not replayed). Values are written in
+the text form of `models.redis_text`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import cast
+
+import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
+
+from agents.serving.redis_client import OUTAGE_ERRORS, redis_client, safe_url
+from models.jsonout import dumps
+from models.outputs import AccountView, ChurnAlert, MetricChange
+from models.redis_text import fields_text
+from models.settings import Settings
+
+log = logging.getLogger("growthstream.redis")
+
+
+def _hash(fields: dict[str, str]) -> dict[FieldT, EncodableT]:
+    """The same dict, typed as redis-py wants it (its Mapping key type is invariant)."""
+    return cast(dict[FieldT, EncodableT], fields)
+
+
+class RedisView:
+    """Writes the read model; every method returns True when written, False during an outage.
+
+    `needs_full_write` is True when Redis may lack part of the state: from the
+    start (a fresh view has written nothing, and Redis may hold a previous
+    run's values) and after any failed write. The worker, seeing it, writes
+    every metric and account again and then sets it back to False.
+    """
+
+    def __init__(self, settings: Settings, *, client: aioredis.Redis | None = None) -> None:
+        url = settings.redis_url.get_secret_value()
+        self.where = safe_url(url)
+        self.prefix = settings.redis_prefix
+        self.metrics_key = f"{self.prefix}metrics"
+        self.changes_key = f"{self.prefix}changes"
+        self.alerts_key = f"{self.prefix}alerts"
+        self.changes_maxlen = settings.redis_changes_maxlen
+        self.needs_full_write = True
+        self._down = False
+        self._client = client if client is not None else redis_client(settings)
+
+    def account_key(self, account_id: str) -> str:
+        return f"{self.prefix}account:{account_id}"
+
+    async def write_metrics(
+        self, snapshot: Mapping[str, object], *, as_of: str | None = None
+    ) -> bool:
+        """HSET every figure of `snapshot` (and `as_of`, when given, over the snapshot's own)."""
+        mapping = fields_text(snapshot)
+        if as_of is not None:
+            mapping["as_of"] = as_of
+        if not mapping:
+            return True
+        try:
+            await self._client.hset(self.metrics_key, mapping=_hash(mapping))
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def write_accounts(self, accounts: Mapping[str, AccountView]) -> bool:
+        """HSET `growth:account:{id}` for each account, in one pipeline (one round trip)."""
+        if not accounts:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for account_id, view in accounts.items():
+                    mapping = fields_text(view.model_dump())
+                    if mapping:
+                        pipe.hset(self.account_key(account_id), mapping=_hash(mapping))
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def write_series(self, series: Mapping[str, Mapping[str, str]]) -> bool:
+        """HSET `growth:series:{name}` day -> value for each figure, in one pipeline."""
+        if not series:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for name, days in series.items():
+                    pipe.hset(f"{self.prefix}series:{name}", mapping=_hash(dict(days)))
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def append_changes(self, records: Sequence[MetricChange]) -> bool:
+        """XADD each metric change to the capped `growth:changes` stream, in one pipeline."""
+        entries = [_hash(fields_text(record.model_dump())) for record in records]
+        return await self._append(self.changes_key, entries)
+
+    async def append_alerts(self, records: Sequence[ChurnAlert]) -> bool:
+        """XADD each churn alert to the capped `growth:alerts` stream (field `alert`: its JSON)."""
+        entries = [_hash({"alert": dumps(record.model_dump())}) for record in records]
+        return await self._append(self.alerts_key, entries)
+
+    async def _append(self, key: str, entries: Sequence[Mapping[FieldT, EncodableT]]) -> bool:
+        """XADD entries to a capped stream in one pipeline.
+
+        The cap is approximate (`MAXLEN ~`): Redis trims whole nodes, which is
+        far cheaper, so the stream may briefly hold somewhat more entries.
+        """
+        if not entries:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for entry in entries:
+                    pipe.xadd(key, dict(entry), maxlen=self.changes_maxlen, approximate=True)
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
+    async def close(self) -> None:
+        with contextlib.suppress(*OUTAGE_ERRORS):
+            await self._client.aclose()
+
+    async def __aenter__(self) -> RedisView:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _failed(self, exc: BaseException) -> bool:
+        self.needs_full_write = True
+        if not self._down:
+            self._down = True
+            log.warning(
+                "Redis unavailable at %s; keeping state, will write it again when it is back (%s)",
+                self.where,
+                _reason(exc),
+            )
+        return False
+
+    def _succeeded(self) -> bool:
+        if self._down:
+            self._down = False
+            # A warning too: whoever saw the outage warning must be able to see its end.
+            log.warning("Redis is back at %s; the state will be written again", self.where)
+        return True
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,186 @@
+"""The one door into Faust's (and aiokafka's) internals.
+
+Everything else in growthstream uses Faust's public API. What Faust does not
+offer is done here, each access with the upstream code it mirrors, against
+faust-streaming 0.15 (pinned `<0.16` in pyproject.toml; tests/agents/worker/
+test_faust_compat.py exercises every function here):
+
+- Input records in batches. Faust hands every fetched record to the streams one at
+  a time: a `Message`, two tasks and an `asyncio.wait` per record
+  (`faust.transport.consumer.Consumer._drain_messages`), then the conductor and the
+  stream. With an agent that does nothing that path carried 13.8k records/s here
+  (bench/README-worker.md). `BatchingConsumer` keeps everything else (group,
+  rebalances, flow control, seeks, tables, the other topics' per-message delivery)
+  and sends the records of the topics registered with `deliver_in_batches` as one
+  `RecordBatch` per topic-partition and fetch, to that topic's channel. Their
+  offsets are committed explicitly (`commit_offsets`) after the checkpoint that
+  covers them is durable, not through Faust's per-message acks.
+- One partition's database of a table store: Faust's table API takes the partition
+  from the current event, which a timer or a batch agent does not have.
+- The aiohttp application behind Faust's web server, for one middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+import faust
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP
+from mode import Service
+
+
+@dataclass(slots=True, frozen=True)
+class RecordBatch:
+    """Consecutive records of one topic-partition, from one fetch of one consumer generation."""
+
+    tp: TP
+    records: Sequence[Any]
+    """aiokafka `ConsumerRecord`s: `.offset`, `.timestamp` (ms), `.key`, `.value` (bytes)."""
+    generation_id: int
+
+
+class BatchingConsumer(aiokafka_driver.Consumer):
+    async def commit_offsets(self, offsets: Mapping[TP, int]) -> bool:
+        """Commit next-to-read offsets of batch-delivered partitions still assigned to us.
+
+        Mirrors `Consumer.commit` -> `Consumer._commit_offsets`, which drops the
+        partitions no longer assigned (they will be processed again elsewhere)."""
+        return await self._commit_offsets(offsets)
+
+    def read_offset(self, tp: TP) -> int | None:
+        """The last offset handed on for `tp` (`Consumer._read_offset`, which Faust's
+        fetcher keeps and `perform_seek` resets to the committed offset)."""
+        offset: int | None = self._read_offset[tp]
+        return offset
+
+    async def _drain_messages(self, fetcher: faust.types.ServiceT) -> None:
+        """Mirrors `faust.transport.consumer.Consumer._drain_messages` and `getmany`: the
+        same stop conditions (`Service._stopped` of consumer and fetcher), flow control
+        (`flow_active`, `perform_seek`), generation checks and read offsets
+        (`_read_offset`), and `_wait_next_records` with its active partitions plus
+        `_buffered_partitions`; batch-delivered topics skip the per-record messages."""
+        sinks = cast(GrowthApp, self.app).batch_sinks
+        consumer_should_stop = cast(Service, self)._stopped.is_set
+        fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                records, active = await self._wait_next_records(1.0)
+                await asyncio.sleep(0)
+                if records is None or self.should_stop:
+                    continue
+                if not self.flow_active:
+                    await self.perform_seek()
+                    continue
+                await self._hand_on(records, active, sinks)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+
+    async def _hand_on(
+        self,
+        records: Mapping[TP, Sequence[Any]],
+        active: set[TP] | None,
+        sinks: Mapping[str, faust.ChannelT[RecordBatch]],
+    ) -> None:
+        """One fetch: batches to their channels, everything else one message at a time."""
+        generation_id = self.app.consumer_generation_id
+        allowed = None if active is None else active | self._buffered_partitions
+        read_offset = self._read_offset
+        for tp, batch in records.items():
+            if not batch or not self.flow_active:
+                continue
+            if self.app.consumer_generation_id != generation_id:
+                break
+            if allowed is not None and tp not in allowed:
+                continue
+            sink = sinks.get(tp.topic)
+            if sink is None:
+                await self._deliver_one_by_one(tp, batch)
+                continue
+            last = batch[-1].offset
+            floor = read_offset[tp]
+            if floor is not None and batch[0].offset < floor:
+                batch = [r for r in batch if r.offset >= floor]
+                if not batch:
+                    continue
+            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            await sink.send(value=RecordBatch(tp, batch, generation_id))
+            read_offset[tp] = last
+
+    async def _deliver_one_by_one(self, tp: TP, batch: Sequence[Any]) -> None:
+        """Faust's own per-message path (`_drain_messages`' inner loop: gaps through
+        `_add_gap`, `_to_message`, `wait_first` against `suspend_flow`)."""
+        read_offset = self._read_offset
+        callback = self.callback
+        acks_enabled_for: Callable[[str], bool] = self.app.topics.acks_enabled_for
+        for record in batch:
+            if not self.flow_active:
+                return
+            offset = record.offset
+            r_offset = read_offset[tp]
+            if r_offset is not None and offset < r_offset:
+                continue
+            if r_offset and offset - r_offset > 1 and acks_enabled_for(tp.topic):
+                await self._add_gap(tp, r_offset + 1, offset)
+            message = self._to_message(tp, record)
+            if self.suspend_flow.is_set():
+                await self.wait_first(callback(message), self.suspend_flow.wait())
+            else:
+                await callback(message)
+            read_offset[tp] = offset
+
+
+class BatchingTransport(aiokafka_driver.Transport):
+    Consumer: ClassVar[type[Any]] = BatchingConsumer
+
+
+class GrowthApp(faust.App):
+    """A Faust app whose Kafka consumer can deliver chosen topics in batches."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.batch_sinks: dict[str, faust.ChannelT[RecordBatch]] = {}
+        super().__init__(*args, **kwargs)
+
+    def deliver_in_batches(self, topic: str, channel: faust.ChannelT[RecordBatch]) -> None:
+        """Send this topic's records to `channel` as `RecordBatch`es; their offsets are
+        committed only through `BatchingConsumer.commit_offsets`."""
+        self.batch_sinks[topic] = channel
+
+    def _new_transport(self) -> Any:
+        """Mirrors `faust.App._new_transport` with our transport class."""
+        return BatchingTransport(self.conf.broker_consumer, self)
+
+
+def partition_db(store: Any, partition: int) -> Any | None:
+    """The rocksdict database of one partition of a rocksdb table store, or None for the
+    memory store (`faust.stores.rocksdb.Store._db_for_partition`)."""
+    if hasattr(store, "_db_for_partition"):
+        return store._db_for_partition(partition)
+    return None
+
+
+def index_key(store: Any, key: bytes, partition: int | None) -> None:
+    """Tell the rocksdb store which partition holds `key` (None: it was deleted), as its
+    `_set` and `_del` do with `Store._key_index`, so its own reads find the key."""
+    if partition is None:
+        store._key_index.pop(key, None)
+    else:
+        store._key_index[key] = partition
+
+
+def add_middleware(app: faust.App, middleware: Any) -> None:
+    """An aiohttp middleware on the worker's web server (`faust.web.drivers.aiohttp.Web`
+    keeps its `aiohttp.web.Application` as `web_app`)."""
+    app.web.web_app.middlewares.append(middleware)  # type: ignore[attr-defined]

@@ -1,0 +1,69 @@
+"""The checkpoints table's local store, read and written one partition at a time.
+
+Faust's table API takes the partition from the current event: rocksdict keeps one
+database per partition and looks a key up in the event's partition's. Checkpoints
+are written by a timer (no event) and restored from inside an agent that consumes
+record batches (whose events belong to an in-memory channel, not to the
+partition), so both go through `PartitionStore`, which names the partition. The
+changelog is written separately (`Table.send_changelog`); Faust records its
+offsets as the store's persisted offsets, so after a restart only the changelog
+written since is read back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.worker.faust_compat import index_key, partition_db
+from models.settings import Settings
+
+
+def table_store(settings: Settings) -> str:
+    """`GROWTH_TABLE_STORE`: `auto` is rocksdb:// (Faust's rocksdict driver) where it installs."""
+    if settings.table_store != "auto":
+        return settings.table_store
+    try:
+        import rocksdict  # noqa: F401
+    except ImportError:
+        return "memory://"
+    return "rocksdb://"
+
+
+class PartitionStore:
+    """One partition's keys of a Faust table store (rocksdict or memory://)."""
+
+    __slots__ = ("_partition", "_store")
+
+    def __init__(self, store: Any, partition: int) -> None:
+        self._store = store
+        self._partition = partition
+
+    def _db(self) -> Any | None:
+        return partition_db(self._store, self._partition)
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:
+        db = self._db()
+        value = self._store.data.get(key) if db is None else db.get(key)
+        return default if value is None else value
+
+    def __getitem__(self, key: bytes) -> bytes:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def write(self, key: bytes, value: bytes | None) -> None:
+        """Set (or, with None, delete) one key."""
+        db = self._db()
+        if db is None:
+            if value is None:
+                self._store.data.pop(key, None)
+            else:
+                self._store.data[key] = value
+            return
+        if value is None:
+            db.delete(key)
+            index_key(self._store, key, None)
+        else:
+            db.put(key, value)
+            index_key(self._store, key, self._partition)

@@ -1,0 +1,105 @@
+"""Replay-file lines (EVENTS.md "Replay file"): the one place a line is taken apart.
+
+`growthstream replay` reads lines into the engine, `growthstream produce` sends
+them to Kafka; both parse them here, so a line means the same in both. A good
+line (`value` an object, topic an input topic) can also be validated as a whole
+in one pydantic pass (`good_line_validator`): envelope and event together instead
+of parse, re-serialise and validate. Any other line takes the general path
+(`parse_line`, then `models.decode`), which says precisely why it is bad; both
+apply the same event models, so they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal, Union
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+
+from models.decode import Reason, Rejection
+from models.events import MODELS, AnyEvent
+from models.settings import Settings
+
+_MISSING: Final = object()
+NEEDS_TOPIC_AND_VALUE: Final = 'replay line needs a string "topic" and a "value"'
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayLine:
+    topic: str
+    raw: bytes
+    """The message value: a string value byte for byte (UTF-8), anything else as compact JSON."""
+    key: str | None
+    """The line's own `key`, when it is a string."""
+    account_id: str | None
+    """The value's `account_id`, when it is a string (a value given as a string is looked
+    into too, as a real producer keyed it that way)."""
+
+    @property
+    def message_key(self) -> str | None:
+        """The Kafka key this line is sent with: its `key`, else the value's `account_id`."""
+        return self.key if self.key is not None else self.account_id
+
+
+def parse_line(line: bytes) -> ReplayLine | Rejection:
+    """A line's parts, or why it is not a replay line (reason `bad_replay_line`)."""
+    try:
+        envelope = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(Reason.BAD_REPLAY_LINE, f"replay line is not JSON: {exc}")
+    if not isinstance(envelope, dict):
+        return Rejection(Reason.BAD_REPLAY_LINE, "replay line is not a JSON object")
+    topic = envelope.get("topic")
+    value = envelope.get("value", _MISSING)
+    if not isinstance(topic, str) or value is _MISSING:
+        return Rejection(Reason.BAD_REPLAY_LINE, NEEDS_TOPIC_AND_VALUE)
+    raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
+    key = envelope.get("key")
+    return ReplayLine(topic, raw, key if isinstance(key, str) else None, _account_id(value))
+
+
+def _account_id(value: object) -> str | None:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    account = value.get("account_id") if isinstance(value, dict) else None
+    return account if isinstance(account, str) else None
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+def good_line_validator(
+    settings: Settings,
+) -> Callable[[bytes], tuple[AnyEvent, str | None] | None]:
+    """A function: line bytes -> (event, key), or None when the line needs the general path."""
+    members: list[Any] = [
+        create_model(
+            f"{kind.title()}Line",
+            __base__=_Envelope,
+            topic=(Literal[topic], ...),  # type: ignore[arg-type]
+            key=(str | None, None),
+            value=(MODELS[kind], ...),
+        )
+        for topic, kind in settings.input_topics().items()
+    ]
+    line_type: Any = Annotated[Union[tuple(members)], Field(discriminator="topic")]  # noqa: UP007
+    adapter: TypeAdapter[Any] = TypeAdapter(line_type)
+    validate = adapter.validator.validate_json
+    limit = settings.max_message_bytes
+
+    def good_line(line: bytes) -> tuple[AnyEvent, str | None] | None:
+        if len(line) > limit:
+            return None
+        try:
+            envelope = validate(line)
+        except ValidationError:
+            return None
+        return envelope.value, envelope.key
+
+    return good_line

@@ -1,0 +1,46 @@
+"""The engine's parameters, as data.
+
+The engine never reads the environment or the shells' settings: a shell builds
+one `EngineConfig` (agents/engine_config.py) and hands it over, so a test or a
+replay states exactly what it computes with, and nothing that is not a metric
+parameter (broker addresses, passwords, Redis URLs) reaches the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+from state.alerts import AlertRules
+from state.figures import Windows
+
+
+def _usd_only() -> Mapping[str, Decimal]:
+    return MappingProxyType({"USD": Decimal(1)})
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """METRICS.md's parameters: windows, lateness, grace, exchange rates, alert thresholds."""
+
+    window_days: int = 30
+    nps_window_days: int = 90
+    lateness_days: int = 30
+    lapse_grace_days: int = 14
+    fx_rates: Mapping[str, Decimal] = field(default_factory=_usd_only)
+    """Currency -> rate to the reporting currency (which has rate 1)."""
+    alert_rules: AlertRules = field(default_factory=AlertRules)
+
+    def __post_init__(self) -> None:
+        if self.window_days < 1 or self.nps_window_days < 1:
+            raise ValueError("windows must be at least one day")
+        if self.lateness_days < 0 or self.lapse_grace_days < 0:
+            raise ValueError("lateness and grace must not be negative")
+        rates = {code: Decimal(str(rate)) for code, rate in self.fx_rates.items()}
+        object.__setattr__(self, "fx_rates", MappingProxyType(rates))
+
+    @property
+    def windows(self) -> Windows:
+        return Windows(self.window_days, self.nps_window_days)

@@ -1,0 +1,150 @@
+"""The one module that reaches into Faust: what each access does, on a real (unstarted) app.
+
+No broker is needed: the consumer is built but never started, and the fetch it would have
+made is handed in directly, the way Faust's fetcher hands it to `_drain_messages`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.types import TP
+
+from agents.worker.faust_compat import (
+    BatchingConsumer,
+    GrowthApp,
+    RecordBatch,
+    add_middleware,
+    index_key,
+    partition_db,
+)
+
+
+class Sink:
+    """Stands in for a topic's channel: keeps what the consumer sends it."""
+
+    def __init__(self) -> None:
+        self.batches: list[RecordBatch] = []
+
+    async def send(self, *, value: RecordBatch) -> None:
+        self.batches.append(value)
+
+
+def record(topic: str, offset: int, partition: int = 0) -> Any:
+    """An aiokafka ConsumerRecord's attributes, as Faust's `_to_message` reads them."""
+    return SimpleNamespace(
+        topic=topic, partition=partition, offset=offset, timestamp=1_000 + offset,
+        timestamp_type=0, headers=[], key=b"k", value=b"v", checksum=None,
+        serialized_key_size=1, serialized_value_size=1,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def app() -> GrowthApp:
+    return GrowthApp("compat-test", broker="kafka://127.0.0.1:1", store="memory://",
+                     autodiscover=False)  # fmt: skip
+
+
+def consumer(app: GrowthApp) -> tuple[BatchingConsumer, list[Any]]:
+    """The app's consumer, with a highwater and a per-message callback that need no broker."""
+    made = app.consumer
+    assert isinstance(made, BatchingConsumer)
+    delivered: list[Any] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message)
+
+    made.highwater = lambda tp: 100  # type: ignore[method-assign]
+    made.callback = callback
+    return made, delivered
+
+
+A0, B0, A1 = TP("a", 0), TP("b", 0), TP("a", 1)
+
+
+def sinks_of(sink: Sink) -> Any:
+    """The sinks mapping the consumer hands batches to (topic `a` only)."""
+    return {"a": sink}
+
+
+def test_a_batch_topic_gets_one_batch_per_partition_and_fetch(app: GrowthApp) -> None:
+    sink = Sink()
+    made, delivered = consumer(app)
+    fetch = {A0: [record("a", 5), record("a", 6)], A1: [record("a", 0, 1)], B0: [record("b", 3)]}
+    asyncio.run(made._hand_on(fetch, None, sinks_of(sink)))
+    assert [(b.tp, [r.offset for r in b.records]) for b in sink.batches] == [
+        (A0, [5, 6]),
+        (A1, [0]),
+    ]
+    assert {b.generation_id for b in sink.batches} == {app.consumer_generation_id}
+    assert made.read_offset(A0) == 6 and made.read_offset(A1) == 0
+    assert [m.offset for m in delivered] == [3]  # topic b: Faust's own per-message path
+    assert made.read_offset(B0) == 3
+
+
+def test_records_below_the_read_offset_are_dropped(app: GrowthApp) -> None:
+    sink = Sink()
+    made, _ = consumer(app)
+    made._read_offset[A0] = 6
+    asyncio.run(
+        made._hand_on({A0: [record("a", 5), record("a", 6), record("a", 7)]}, None, sinks_of(sink))
+    )
+    assert [r.offset for r in sink.batches[0].records] == [6, 7]
+    asyncio.run(made._hand_on({A0: [record("a", 4)]}, None, sinks_of(sink)))
+    assert len(sink.batches) == 1  # nothing left to send
+
+
+def test_only_active_or_buffered_partitions_are_handed_on(app: GrowthApp) -> None:
+    sink = Sink()
+    made, _ = consumer(app)
+    made._buffered_partitions = {A1}
+    fetch = {A0: [record("a", 1)], A1: [record("a", 1, 1)]}
+    asyncio.run(made._hand_on(fetch, set(), sinks_of(sink)))
+    assert [b.tp for b in sink.batches] == [A1]
+
+
+def test_drain_messages_loops_until_the_fetcher_stops(app: GrowthApp) -> None:
+    sink = Sink()
+    app.deliver_in_batches("a", sink)  # type: ignore[arg-type]
+    made, _ = consumer(app)
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    fetches = [{A0: [record("a", 1)]}, {A0: [record("a", 2)]}]
+
+    async def next_records(timeout: float) -> tuple[Any, Any]:
+        if not fetches:
+            fetcher._stopped.set()
+            return None, None
+        return fetches.pop(0), None
+
+    made._wait_next_records = next_records  # type: ignore[method-assign]
+    asyncio.run(made._drain_messages(fetcher))  # type: ignore[arg-type]
+    assert [b.records[0].offset for b in sink.batches] == [1, 2]
+
+
+def test_memory_store_has_no_partition_database(app: GrowthApp) -> None:
+    table = app.Table("t", partitions=2, key_type=bytes, value_type=bytes)
+    assert partition_db(table.data, 0) is None
+
+
+def test_rocksdb_store_indexes_keys_by_partition(app: GrowthApp, tmp_path: Any) -> None:
+    pytest.importorskip("rocksdict")
+    rocks = GrowthApp("compat-rocks", broker="kafka://127.0.0.1:1", store="rocksdb://",
+                      datadir=str(tmp_path), autodiscover=False)  # fmt: skip
+    store: Any = rocks.Table("t", partitions=2, key_type=bytes, value_type=bytes).data
+    db = partition_db(store, 1)
+    assert db is not None and db is partition_db(store, 1)
+    index_key(store, b"k", 1)
+    assert store._key_index[b"k"] == 1
+    index_key(store, b"k", None)
+    assert b"k" not in store._key_index
+
+
+def test_middleware_reaches_the_aiohttp_application(app: GrowthApp) -> None:
+    async def middleware(request: Any, handler: Any) -> Any:
+        return await handler(request)
+
+    add_middleware(app, middleware)
+    assert app.web.web_app.middlewares[-1] is middleware  # type: ignore[attr-defined]
