@@ -25,8 +25,10 @@ The modules, in the order a line is made:
 
 - `spec`: `WorldSpec`, the line types, the trap kinds and the demo's FX rates;
 - `world`: `generate`, `generate_labelled`; the day-by-day scheduler;
+- `frame`: a world's period, timestamps and event ids, handed down to the parts;
 - `accounts`: one customer, its users, their activity and survey answers;
-- `lifecycle`: an account's sign-up, payments, plan changes, churn and comebacks;
+- `lifecycle`: an account's sign-up, payments, plan changes, churn and comebacks
+  (through `PlannedAccount`, what it needs of an account);
 - `billing`: tiers, billing periods, currencies and prices;
 - `instants`: integer-second time, calendar periods, RFC 3339 text;
 - `traps`: duplicates, out-of-order and late lines, added to the ordered stream;

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from random import Random
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from agents.demo.billing import (
     BILLING_WEIGHTS,
@@ -23,12 +23,10 @@ from agents.demo.billing import (
     Subscription,
     Tier,
 )
+from agents.demo.frame import Frame
 from agents.demo.instants import DAY, HOUR, MINUTE, offset_suffix
 from agents.demo.lifecycle import Lifecycle
 from agents.demo.spec import Line, Value
-
-if TYPE_CHECKING:
-    from agents.demo.world import World
 
 _OFFSETS: Final = (
     (0, True),
@@ -73,6 +71,7 @@ class Account:
     __slots__ = (
         "account_id",
         "fixed",
+        "frame",
         "health",
         "index",
         "offset",
@@ -82,11 +81,10 @@ class Account:
         "suffix",
         "trial",
         "users",
-        "world",
     )
 
-    def __init__(self, world: World, index: int, signup: int, rng: Random) -> None:
-        self.world = world
+    def __init__(self, frame: Frame, index: int, signup: int, rng: Random) -> None:
+        self.frame = frame
         self.index = index
         self.rng = rng
         self.account_id = f"acct-{index + 1:05d}"
@@ -115,13 +113,13 @@ class Account:
 
     def add(self, t: int, topic: str, value: Value) -> None:
         """Keep a planned event, when it falls inside the simulated period."""
-        if t < self.world.end:
+        if t < self.frame.end:
             self.fixed.append((t, {"topic": topic, "key": self.account_id, "value": value}))
 
     def base(self, kind: str, t: int) -> Value:
         return {
-            "event_id": self.world.event_id(kind),
-            "occurred_at": self.world.stamps.format(t, self.offset, self.suffix),
+            "event_id": self.frame.event_id(kind),
+            "occurred_at": self.frame.stamps.format(t, self.offset, self.suffix),
             "account_id": self.account_id,
         }
 
@@ -138,7 +136,7 @@ class Account:
     def _make_users(self, signup: int, tier: Tier) -> list[User]:
         """A team whose size follows the tier; heavier users are active on more days."""
         rng = self.rng
-        mean = max(self.world.spec.users_per_account * tier.users - 1, 0.05)
+        mean = max(self.frame.spec.users_per_account * tier.users - 1, 0.05)
         count = min(1 + round(rng.expovariate(1 / mean)), 80)
         users: list[User] = []
         for n in range(1, count + 1):
@@ -172,7 +170,7 @@ class Account:
         """`day`, or the first day of the next usage span; None when usage is over."""
         day_start = day * DAY
         span = self._span_from(day_start)
-        if span is None or day_start >= self.world.end:
+        if span is None or day_start >= self.frame.end:
             return None
         return day if span[0] < day_start + DAY else span[0] // DAY
 
@@ -188,9 +186,9 @@ class Account:
 
         The hot loop of the generator (most lines are activity), hence the locals.
         """
-        rng, world, account_id = self.rng, self.world, self.account_id
-        random, log, ids, stamp = rng.random, math.log, world.ids, world.stamps.format
-        first, stop = max(span[0], user.joined), min(span[1], world.end)
+        rng, frame, account_id = self.rng, self.frame, self.account_id
+        random, log, ids, stamp = rng.random, math.log, frame.ids, frame.stamps.format
+        first, stop = max(span[0], user.joined), min(span[1], frame.end)
         last = day_start + DAY - 1
         local = int((8 + 6 * (random() + random())) * HOUR)  # 8:00-20:00, most near 14:00
         t = day_start + (local - self.offset * MINUTE) % DAY

@@ -10,16 +10,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from random import Random
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 import orjson
 
+from agents.demo.frame import Frame
 from agents.demo.instants import DAY, HOUR
 from agents.demo.spec import Value
 from models.decode import Reason
-
-if TYPE_CHECKING:
-    from agents.demo.world import World
 
 _VALID_FIELDS: Final[dict[str, Value]] = {
     "signups": {"user_id": "u1", "plan": "team-monthly", "trial": False, "channel": "organic"},
@@ -33,10 +31,10 @@ _VALID_FIELDS: Final[dict[str, Value]] = {
 class BadMessages:
     """Malformed messages as producers really send them, one way per dead-letter reason."""
 
-    __slots__ = ("_ids", "_makers", "rng", "world")
+    __slots__ = ("_ids", "_makers", "frame", "rng")
 
-    def __init__(self, world: World, rng: Random) -> None:
-        self.world = world
+    def __init__(self, frame: Frame, rng: Random) -> None:
+        self.frame = frame
         self.rng = rng
         self._ids = itertools.count(1)  # their own ids: the world's are the same without traps
         self._makers: dict[str, Callable[[int, str], tuple[str, str]]] = {
@@ -59,7 +57,7 @@ class BadMessages:
         """A well-formed message of `topic`, for the bad ones to spoil."""
         value: Value = {
             "event_id": f"bad-{next(self._ids)}",
-            "occurred_at": self.world.stamps.format(t, 0, "Z"),
+            "occurred_at": self.frame.stamps.format(t, 0, "Z"),
             "account_id": account_id,
         }
         value.update(_VALID_FIELDS[topic])
@@ -135,5 +133,5 @@ class BadMessages:
     def _effective_before_occurred(self, t: int, account_id: str) -> tuple[str, str]:
         value = self._valid("cancellations", t, account_id)
         earlier = t - HOUR - int(self.rng.random() * 5 * DAY)
-        value["effective_at"] = self.world.stamps.format(earlier, 120, "+02:00")
+        value["effective_at"] = self.frame.stamps.format(earlier, 120, "+02:00")
         return "cancellations", orjson.dumps(value).decode()

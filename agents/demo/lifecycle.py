@@ -8,14 +8,15 @@ place keeps each account's billing history coherent.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from random import Random
+from typing import Final, Protocol
 
 from agents.demo.billing import ONE_TIME, TIER_WEIGHTS, TIERS, Subscription, json_amount
+from agents.demo.frame import Frame
 from agents.demo.instants import DAY, HOUR, MINUTE, add_interval
-
-if TYPE_CHECKING:
-    from agents.demo.accounts import Account
+from agents.demo.spec import Value
 
 _GRACE: Final = 14 * DAY  # the default lapse grace (METRICS.md)
 _TRIAL: Final = 14 * DAY
@@ -25,6 +26,40 @@ _CHANNEL_WEIGHTS: Final = (35, 25, 15, 8, 12, 5)
 
 _REASONS: Final = ("price", "competitor", "missing_features", "support", "not_using", "other")
 _REASON_WEIGHTS: Final = (30, 18, 20, 7, 20, 5)
+
+
+class PlannedAccount(Protocol):
+    """What a lifecycle needs of the account it plans (`accounts.Account` is one).
+
+    A protocol, so that this module depends on nothing of `accounts`, which
+    depends on it: the account hands itself to its lifecycle, which draws from
+    its random stream and writes its events and usage spans back through it.
+    """
+
+    @property
+    def frame(self) -> Frame: ...
+    @property
+    def rng(self) -> Random: ...
+    @property
+    def trial(self) -> bool: ...
+    @property
+    def health(self) -> float: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def suffix(self) -> str: ...
+    @property
+    def users(self) -> Sized: ...
+    @property
+    def spans(self) -> list[list[int]]: ...
+
+    def base(self, kind: str, t: int) -> Value:
+        """A new event's common fields: its id, when it occurred, and the account."""
+        ...
+
+    def add(self, t: int, topic: str, value: Value) -> None:
+        """Keep a planned event, when it falls inside the simulated period."""
+        ...
 
 
 class Lifecycle:
@@ -39,7 +74,7 @@ class Lifecycle:
 
     __slots__ = ("account", "rng", "sub")
 
-    def __init__(self, account: Account, subscription: Subscription) -> None:
+    def __init__(self, account: PlannedAccount, subscription: Subscription) -> None:
         self.account = account
         self.rng = account.rng
         self.sub = subscription
@@ -54,7 +89,7 @@ class Lifecycle:
             first = signup + _TRIAL + int(rng.random() * 6 * HOUR)
         else:
             first = signup + MINUTE + int(rng.random() * 30 * MINUTE)
-        account.spans.append([signup, account.world.end])
+        account.spans.append([signup, account.frame.end])
         self._subscribe(first)
 
     def _signup(self, t: int) -> None:
@@ -82,7 +117,7 @@ class Lifecycle:
 
     def _subscribe(self, t: int) -> None:
         """Billing periods from `t` until the account churns for good or time runs out."""
-        end = self.account.world.end
+        end = self.account.frame.end
         while t < end:
             self._pay(t, self.sub.price())
             nxt = self._period(t)
@@ -190,12 +225,12 @@ class Lifecycle:
         if rng.random() >= 0.2 + 0.2 * account.health:
             return None
         back = churned + int((14 + 60 * rng.random()) * DAY)
-        if back >= account.world.end:
+        if back >= account.frame.end:
             return None
         if rng.random() < 0.4:
             self.sub.tier = rng.choices(range(len(TIERS)), TIER_WEIGHTS)[0]
             self.sub.units = min(self.sub.units, TIERS[self.sub.tier].max_units)
-        account.spans.append([back - int(rng.random() * 3 * DAY), account.world.end])
+        account.spans.append([back - int(rng.random() * 3 * DAY), account.frame.end])
         return back
 
     def _maybe_one_time(self, t: int, period_end: int) -> None:
@@ -234,7 +269,7 @@ class Lifecycle:
         account, rng = self.account, self.rng
         value = account.base("can", t)
         if effective is not None:
-            value["effective_at"] = account.world.stamps.format(
+            value["effective_at"] = account.frame.stamps.format(
                 effective, account.offset, account.suffix
             )
         value["reason"] = reason or rng.choices(_REASONS, _REASON_WEIGHTS)[0]

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from heapq import heappop, heappush
 from random import Random
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 from agents.demo.bad_messages import BadMessages
+from agents.demo.frame import Frame
 from agents.demo.instants import DAY, HOUR, MINUTE
 from agents.demo.spec import BAD_KINDS, DUPLICATE, LATE, OUT_OF_ORDER, Line
-
-if TYPE_CHECKING:
-    from agents.demo.world import World
 
 _LATENESS: Final = 30 * DAY  # the default allowed lateness (METRICS.md)
 
@@ -38,10 +36,10 @@ class Traps:
 
     __slots__ = ("_bad_messages", "_deck", "_end", "_held", "_max", "_seq", "rng")
 
-    def __init__(self, world: World, rng: Random) -> None:
+    def __init__(self, frame: Frame, rng: Random) -> None:
         self.rng = rng
-        self._end = world.end - DAY
-        self._bad_messages = BadMessages(world, rng)
+        self._end = frame.end - DAY
+        self._bad_messages = BadMessages(frame, rng)
         self._held: list[tuple[int, int, int, str, Line]] = []
         self._seq = 0
         self._max: int | None = None

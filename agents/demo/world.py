@@ -4,18 +4,18 @@ Why it exists: this is the entry point (`generate`, `generate_labelled`) and
 the scheduler. It seeds the random streams, brings accounts in as they sign
 up, keeps an agenda of who has something due each day, and hands the ordered
 stream to the traps; memory holds one day of lines plus the accounts' plans.
+What the accounts and traps need of the world is its `Frame`, handed down.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from random import Random
 
 from agents.demo.accounts import Account, User
-from agents.demo.instants import DAY, Stamps, to_seconds
+from agents.demo.frame import Frame
+from agents.demo.instants import DAY
 from agents.demo.spec import Line, WorldSpec
 from agents.demo.traps import Traps
 
@@ -39,32 +39,24 @@ def generate_labelled(spec: WorldSpec) -> Iterator[tuple[str | None, Line]]:
         for _t, line in world.lines():
             yield None, line
         return
-    yield from Traps(world, trap_rng).apply(world.lines())
+    yield from Traps(world.frame, trap_rng).apply(world.lines())
 
 
 class World:
     """Accounts that sign up over the period, emitted a day at a time in event-time order."""
 
-    __slots__ = ("end", "ids", "rng", "spec", "stamps", "start")
+    __slots__ = ("frame", "rng")
 
     def __init__(self, spec: WorldSpec, rng: Random) -> None:
-        self.spec = spec
+        self.frame = Frame(spec)
         self.rng = rng
-        self.start = to_seconds(
-            datetime(spec.start.year, spec.start.month, spec.start.day, tzinfo=UTC)
-        )
-        self.end = self.start + spec.days * DAY
-        self.stamps = Stamps()
-        self.ids = itertools.count(1)
-
-    def event_id(self, kind: str) -> str:
-        return f"{kind}-{next(self.ids)}"
 
     def signup_times(self) -> list[int]:
         """Sign-ups over the period, a growing business: more of them towards the end."""
-        span = self.end - self.start
+        frame = self.frame
+        span = frame.end - frame.start
         return sorted(
-            self.start + int(span * self.rng.random() ** 0.8) for _ in range(self.spec.accounts)
+            frame.start + int(span * self.rng.random() ** 0.8) for _ in range(frame.spec.accounts)
         )
 
     def lines(self) -> Iterator[tuple[int, Line]]:
@@ -73,13 +65,14 @@ class World:
         A day at a time, from an agenda of who has something due that day: the
         work is proportional to the lines, and only one day of lines is held.
         """
+        frame = self.frame
         signups = self.signup_times()
         upcoming = 0
         agenda = Agenda()
-        for day in range(self.start // DAY, self.end // DAY):
+        for day in range(frame.start // DAY, frame.end // DAY):
             day_end = (day + 1) * DAY
             while upcoming < len(signups) and signups[upcoming] < day_end:
-                account = Account(self, upcoming, signups[upcoming], self.rng)
+                account = Account(frame, upcoming, signups[upcoming], self.rng)
                 agenda.add(account)
                 upcoming += 1
             batch: list[tuple[int, int, int, Line]] = []
