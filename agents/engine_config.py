@@ -15,6 +15,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         lateness_days=settings.lateness_days,
         lapse_grace_days=settings.lapse_grace_days,
         fx_rates=settings.fx_rates,
+        max_future_seconds=settings.max_future_seconds,
+        dedupe_hours=settings.dedupe_hours,
         alert_rules=AlertRules(
             churned_critical_mrr=settings.alert_churned_critical_mrr,
             downgrade_ratio=settings.alert_downgrade_ratio,

@@ -34,6 +34,7 @@ class Reason:
     EFFECTIVE_BEFORE_OCCURRED = "effective_before_occurred"
     BAD_REPLAY_LINE = "bad_replay_line"
     LATE = "late"
+    FUTURE = "future"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def _reason_of(error: ErrorDetails) -> str:
         return Reason.UNKNOWN_CURRENCY
     if name == "score" and kind in ("greater_than_equal", "less_than_equal"):
         return Reason.SCORE_OUT_OF_RANGE
-    if kind == "value_error" and "effective_at" in str(error.get("msg", "")):
+    if kind == "value_error" and "is before occurred_at" in str(error.get("msg", "")):
         return Reason.EFFECTIVE_BEFORE_OCCURRED
     if kind in ("enum", "literal_error") or kind.endswith("_type") or kind.endswith("_parsing"):
         return Reason.WRONG_TYPE

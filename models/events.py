@@ -9,7 +9,7 @@ are ignored so producers can evolve first.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -77,6 +77,19 @@ class Event(BaseModel):
     event_id: Id
     occurred_at: Timestamp
     account_id: Id
+
+    @model_validator(mode="after")
+    def _instants_in_range(self) -> Event:
+        """Every timestamp must be an instant of years 1-9999 in UTC (`9999-12-31T23:00:00-05:00`
+        is not): the engine and every output work in UTC."""
+        for name in ("occurred_at", "effective_at"):
+            moment = getattr(self, name, None)
+            if moment is not None:
+                try:
+                    moment.astimezone(UTC)
+                except OverflowError:
+                    raise ValueError(f"{name} is outside the years 1-9999 in UTC") from None
+        return self
 
 
 class Signup(Event):

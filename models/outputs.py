@@ -6,9 +6,10 @@ topic, a file or Redis receives is exactly what the JSON Schema (`growthstream s
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,15 +59,33 @@ class DeadLetterError(_Output):
     details: list[dict[str, Any]]
 
 
+RAW_BYTES: Final = 65_536
+"""`GROWTH_DEAD_LETTER_RAW_BYTES`'s default: how much of a value a dead letter keeps."""
+MAX_DETAILS: Final = 20
+MAX_TEXT: Final = 500
+"""Error details and messages kept per dead letter, and their length in characters."""
+
+
 class DeadLetter(_Output):
     topic: str | None
     partition: int | None
     offset: int | None
     key: str | None
+    """The message key as text (its first `raw_limit` bytes)."""
     raw: str
     raw_encoding: Literal["utf-8", "base64"]
     error: DeadLetterError
     received_at: str
+    raw_truncated: bool | None = None
+    """Present (true) when `raw` holds only the first bytes of a longer value."""
+    raw_bytes: int | None = None
+    """The full length of a truncated value."""
+    raw_sha256: str | None = None
+    """SHA-256 (hex) of the full value of a truncated one."""
+
+    def to_json(self) -> bytes:
+        """Without the truncation fields when the value was kept whole."""
+        return dumps(self.model_dump(exclude_unset=True)).encode()
 
     @classmethod
     def of(
@@ -78,21 +97,58 @@ class DeadLetter(_Output):
         partition: int | None,
         offset: int | None,
         key: str | None,
+        raw_limit: int = RAW_BYTES,
     ) -> DeadLetter:
-        """The dead letter of a rejected message: its bytes, where it was, and why."""
-        text, encoding = raw_text(raw)
-        return cls.model_construct(
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            key=key,
-            raw=text,
-            raw_encoding=encoding,
-            error=DeadLetterError.model_construct(
-                type=rejection.type, message=rejection.message, details=rejection.details
-            ),
-            received_at=now_iso(),
+        """The dead letter of a rejected message: its bytes (at most `raw_limit` of them),
+        where it was, and why. Its size is bounded whatever the message, so it always fits
+        the dead-letters topic (`max_dead_letter_bytes`)."""
+        kept = _prefix(raw, raw_limit)
+        text, encoding = raw_text(kept)
+        error = DeadLetterError.model_construct(
+            type=rejection.type,
+            message=rejection.message[:MAX_TEXT],
+            details=[_short(detail) for detail in rejection.details[:MAX_DETAILS]],
         )
+        fields: dict[str, Any] = {
+            "topic": topic, "partition": partition, "offset": offset,
+            "key": None if key is None else key.encode("utf-8", "surrogatepass")[:raw_limit]
+            .decode("utf-8", "ignore"),
+            "raw": text, "raw_encoding": encoding, "error": error, "received_at": now_iso(),
+        }  # fmt: skip
+        if len(kept) < len(raw):
+            fields |= {
+                "raw_truncated": True,
+                "raw_bytes": len(raw),
+                "raw_sha256": hashlib.sha256(raw).hexdigest(),
+            }
+        return cls.model_construct(**fields)
+
+
+def max_dead_letter_bytes(raw_limit: int) -> int:
+    """An upper bound of a dead letter's JSON: raw and key escaped (at most 6 characters a
+    byte, `\\u0001`), plus the bounded error and the fixed fields."""
+    return 12 * raw_limit + MAX_DETAILS * 4 * MAX_TEXT + 16_384
+
+
+def _prefix(raw: bytes, limit: int) -> bytes:
+    """The first `limit` bytes, not cutting a UTF-8 character of a UTF-8 value in two."""
+    if len(raw) <= limit:
+        return raw
+    cut = limit
+    for back in range(4):
+        if cut - back > 0 and (raw[cut - back] & 0xC0) != 0x80:
+            cut -= back
+            break
+    head = raw[:cut]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw[:limit]
+    return head
+
+
+def _short(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in detail.items()}
 
 
 class AccountView(_Output):
@@ -103,7 +159,8 @@ class AccountView(_Output):
     plan: str | None
     last_active: str | None
     last_score: int | None
-    churn_risk: Decimal | None
+    churn_risk: list[AlertRule]
+    """The alert rules open on the account (docs/DECISIONS.md 38); empty when none."""
     paying_since: str | None
     """The day (YYYY-MM-DD) the current paying streak began; null when not paying."""
 

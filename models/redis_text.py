@@ -9,6 +9,7 @@ this module, so the two directions cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from models.jsonout import dumps
 
-Kind = Literal["decimal", "int", "str"]
+Kind = Literal["decimal", "int", "str", "json"]
 
 
 def field_text(value: object) -> str:
@@ -52,6 +53,8 @@ def fields_text(record: Mapping[str, object]) -> dict[str, str]:
 
 def kind_of(annotation: Any) -> Kind:
     """How a model field's text is read back: as a Decimal, an int, or text."""
+    if typing.get_origin(annotation) in (list, dict):
+        return "json"
     args = set(typing.get_args(annotation)) if isinstance(annotation, types.UnionType) else set()
     options = args or {annotation}
     if Decimal in options:
@@ -66,10 +69,12 @@ def kinds(model: type[BaseModel]) -> dict[str, Kind]:
     return {name: kind_of(info.annotation) for name, info in model.model_fields.items()}
 
 
-def typed(text: str | None, kind: Kind) -> Decimal | int | str | None:
+def typed(text: str | None, kind: Kind) -> object:
     """A hash field's text as its value; `""` (and a missing field) is null."""
     if text is None or text == "":
         return None
+    if kind == "json":
+        return json.loads(text, parse_float=Decimal)
     if kind == "decimal":
         return Decimal(text)
     if kind == "int":

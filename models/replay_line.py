@@ -24,6 +24,7 @@ from models.settings import Settings
 
 _MISSING: Final = object()
 NEEDS_TOPIC_AND_VALUE: Final = 'replay line needs a string "topic" and a "value"'
+TIMESTAMP_NOT_AN_INT: Final = 'a replay line\'s "timestamp" is an integer (ms since the epoch)'
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class ReplayLine:
     account_id: str | None
     """The value's `account_id`, when it is a string (a value given as a string is looked
     into too, as a real producer keyed it that way)."""
+    timestamp: int | None = None
+    """The record time (ms since the epoch), when the line gives one."""
 
     @property
     def message_key(self) -> str | None:
@@ -55,9 +58,16 @@ def parse_line(line: bytes) -> ReplayLine | Rejection:
     value = envelope.get("value", _MISSING)
     if not isinstance(topic, str) or value is _MISSING:
         return Rejection(Reason.BAD_REPLAY_LINE, NEEDS_TOPIC_AND_VALUE)
+    timestamp = envelope.get("timestamp", _MISSING)
+    if timestamp is _MISSING:
+        timestamp = None
+    elif type(timestamp) is not int:
+        return Rejection(Reason.BAD_REPLAY_LINE, TIMESTAMP_NOT_AN_INT)
     raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
     key = envelope.get("key")
-    return ReplayLine(topic, raw, key if isinstance(key, str) else None, _account_id(value))
+    return ReplayLine(
+        topic, raw, key if isinstance(key, str) else None, _account_id(value), timestamp
+    )
 
 
 def _account_id(value: object) -> str | None:
@@ -74,16 +84,20 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
-def good_line_validator(
-    settings: Settings,
-) -> Callable[[bytes], tuple[AnyEvent, str | None] | None]:
-    """A function: line bytes -> (event, key), or None when the line needs the general path."""
+GoodLine = tuple[AnyEvent, str | None, int | None]
+"""(event, key, timestamp) of a line validated in one pass."""
+
+
+def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None]:
+    """A function: line bytes -> (event, key, timestamp), or None when the line needs the
+    general path."""
     members: list[Any] = [
         create_model(
             f"{kind.title()}Line",
             __base__=_Envelope,
             topic=(Literal[topic], ...),  # type: ignore[arg-type]
             key=(str | None, None),
+            timestamp=(int, None),  # absent: None; a null or any non-int: the general path
             value=(MODELS[kind], ...),
         )
         for topic, kind in settings.input_topics().items()
@@ -93,13 +107,13 @@ def good_line_validator(
     validate = adapter.validator.validate_json
     limit = settings.max_message_bytes
 
-    def good_line(line: bytes) -> tuple[AnyEvent, str | None] | None:
+    def good_line(line: bytes) -> GoodLine | None:
         if len(line) > limit:
             return None
         try:
             envelope = validate(line)
         except ValidationError:
             return None
-        return envelope.value, envelope.key
+        return envelope.value, envelope.key, envelope.timestamp
 
     return good_line

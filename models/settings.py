@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     nps_window_days: int = Field(default=90, ge=1, le=3660)
     lateness_days: int = Field(default=30, ge=0, le=366)
     lapse_grace_days: int = Field(default=14, ge=0, le=366)
+    max_future_seconds: int = Field(default=3600, ge=0)
+    """An event whose occurred_at is more than this after its record time is `future`."""
+    dedupe_hours: int = Field(default=24, ge=0, le=24 * 366)
+    """How long (stream time) activity and survey event ids are remembered as duplicates."""
 
     alert_churned_critical_mrr: Decimal = Field(default=Decimal(500), ge=0)
     """`account_churned` is critical when the account's MRR before churning is at least this."""
@@ -65,6 +69,8 @@ class Settings(BaseSettings):
     alert_nps_rearm: Decimal = Field(default=Decimal(10), ge=-100, le=100)
     """...and can fire again only after NPS has risen to this or above."""
     max_message_bytes: int = Field(default=1_000_000, ge=64)
+    dead_letter_raw_bytes: int = Field(default=65_536, ge=64, le=4_000_000)
+    """A dead letter keeps at most this many bytes of the original value (EVENTS.md)."""
 
     topic_signups: str = "signups"
     topic_payments: str = "payments"
@@ -95,6 +101,13 @@ class Settings(BaseSettings):
     change_interval_ms: int = Field(default=1000, ge=10)
     """Metric changes are coalesced per metric over this interval."""
     checkpoint_interval_ms: int = Field(default=2000, ge=50)
+    idle_ms: int = Field(default=2000, ge=10)
+    """A partition that has applied all its input and received nothing for this long
+    follows the global stream time (METRICS.md "Idle partitions")."""
+    merge_wait_ms: int = Field(default=200, ge=0)
+    """A record waits this long after it was received while another topic of its partition
+    has nothing buffered: appends of one producer to several topics can be seen out of
+    order, and the wait lets the earlier one arrive (docs/DECISIONS.md 40)."""
     """How often a partition's engine is checkpointed (and its input offsets committed)."""
     table_store: str = "auto"
     """Faust store of the checkpoints table: `rocksdb://` (rocksdict), `memory://`, or

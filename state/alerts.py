@@ -17,6 +17,7 @@ consumers have already seen.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -198,7 +199,7 @@ class GlobalAlerts:
     nps_armed: bool = True
 
     def close(self, day: int, totals: DayClose) -> list[ChurnAlert]:
-        """Feed the next closed day (days must come in order, without gaps)."""
+        """Feed the next closed day (in order; a day skipped has the totals of the last one fed)."""
         self.next_day = day + 1
         at = (day + 1) * US_PER_DAY - 1
         date = day_to_date(day).isoformat()
@@ -234,19 +235,35 @@ class GlobalAlerts:
     def catch_up(
         self, histories: Sequence[Mapping[int, DayClose]], through: int
     ) -> list[ChurnAlert]:
-        """Close every day up to `through` from partitions' day-close histories (summed;
-        a partition without a day had no data yet that day)."""
+        """Close every day up to `through` from partitions' day-close histories, summed.
+
+        A history holds a partition's close on the days it changed: a day without an
+        entry has the close of the last day before it that has one (before the first,
+        the partition had no data: zeros). Between two change points the totals are
+        constant, and feeding a constant again changes nothing (a rule that fired stays
+        disarmed, one re-armed stays armed), so only the change points are fed: the
+        cost follows the changes, not the number of days.
+        """
         start = self.next_day
         if start is None:
             firsts = [min(h) for h in histories if h]
             if not firsts:
                 return []
             start = min(firsts)
+        if start > through:
+            return []
+        ordered = [sorted(h) for h in histories]
+        points = sorted({start, *(d for days in ordered for d in days if start < d <= through)})
         alerts: list[ChurnAlert] = []
-        for day in range(start, through + 1):
-            rows = [h[day] for h in histories if day in h]
+        for day in points:
+            rows = [
+                h[days[index - 1]]
+                for h, days in zip(histories, ordered, strict=True)
+                if (index := bisect_right(days, day))
+            ]
             totals = (
                 DayClose(*(sum(column) for column in zip(*rows, strict=True))) if rows else None
             )
             alerts.extend(self.close(day, totals or DayClose(0, 0, 0, 0, 0)))
+        self.next_day = through + 1
         return alerts

@@ -47,12 +47,23 @@ def days(count: int) -> int:
     return count * US_PER_DAY
 
 
-def add_interval(micros: int, interval: str, count: int) -> int:
-    """`micros + count x interval`; months are calendar months clamped to the month's end."""
+LAST_MICROS = to_micros(datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC))
+"""The last instant a date-time can hold; nothing is ever scheduled after it."""
+
+
+def add_interval(micros: int, interval: str, count: int) -> int | None:
+    """`micros + count x interval`; months are calendar months clamped to the month's end.
+
+    None when the result is past year 9999: a period that long never ends (its
+    account is paid through forever, docs/DECISIONS.md 39).
+    """
     if interval in _DAYS_PER:
-        return micros + _DAYS_PER[interval] * count * US_PER_DAY
+        end = micros + _DAYS_PER[interval] * count * US_PER_DAY
+        return end if end <= LAST_MICROS else None
     start = from_micros(micros)
     months = start.month - 1 + _MONTHS_PER[interval] * count
     year, month = start.year + months // 12, months % 12 + 1
+    if year > 9999:
+        return None
     day = min(start.day, calendar.monthrange(year, month)[1])
     return to_micros(start.replace(year=year, month=month, day=day))

@@ -22,13 +22,13 @@ from state.mrr import Account, CohortMovements, DayMovements
 from state.nps import NpsDay
 from state.timers import TimerKind
 
-FORMAT = 1
+FORMAT = 2
 Json = dict[str, Any]
 
 _ACCOUNT_FIELDS = (
     "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
     "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
-    "usage_check_at",
+    "usage_check_at", "open_alerts",
 )  # fmt: skip
 
 
@@ -125,7 +125,8 @@ def engine_to_json(engine: Engine) -> Json:
         "users": [[a, u, day] for (a, u), day in engine.activity.day_of.items()],
         "respondents": [[a, u, at, score] for (a, u), (at, score) in engine.nps.latest.items()],
         "first_signups": engine.signups.day_of,
-        "seen": [[i, engine.seen.day_of_id[i]] for i in engine.seen.arrivals],
+        "seen_billing": [[k, engine.seen.billing[k]] for k in engine.seen.billing_arrivals],
+        "seen_volume": engine.seen.volume_entries(),
         "timers": [[at, seq, int(kind), a] for at, seq, kind, a in engine.timers.heap],
         "timer_seq": engine.timers.seq,
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
@@ -138,7 +139,6 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         raise ValueError(f"unknown engine state format {raw.get('format')!r}")
     engine = Engine(config)
     engine.stream_time = raw["stream_time"]
-    engine.restore_day()
     engine.events, engine.duplicates, engine.dead_letters = raw["counters"]
     ledger = engine.ledger
     ledger.mrr = Decimal(raw["mrr"])
@@ -157,10 +157,12 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         if day >= nps_kept_from:
             engine.nps.by_day.setdefault(day, NpsDay()).add(score, 1)
     engine.signups.restore(dict(raw["first_signups"]), kept_from)
-    for event_id, day in raw["seen"]:
-        engine.seen.day_of_id[event_id] = day
-        engine.seen.arrivals.append(event_id)
+    for key, day in raw["seen_billing"]:
+        engine.seen.add_billing(key, day)
+    for applied_at, key in raw["seen_volume"]:
+        engine.seen.add_volume(key, applied_at)
     engine.timers.heap = [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]]
     engine.timers.seq = raw["timer_seq"]
     engine.day_closes = {day: DayClose(*close) for day, *close in raw["day_closes"]}
+    engine.restore_day()
     return engine

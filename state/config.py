@@ -32,12 +32,18 @@ class EngineConfig:
     fx_rates: Mapping[str, Decimal] = field(default_factory=_usd_only)
     """Currency -> rate to the reporting currency (which has rate 1)."""
     alert_rules: AlertRules = field(default_factory=AlertRules)
+    max_future_seconds: int = 3600
+    """An event more than this after its recorded time is a dead letter (`future`)."""
+    dedupe_hours: int = 24
+    """Activity and survey ids are remembered for this long of stream time."""
 
     def __post_init__(self) -> None:
         if self.window_days < 1 or self.nps_window_days < 1:
             raise ValueError("windows must be at least one day")
         if self.lateness_days < 0 or self.lapse_grace_days < 0:
             raise ValueError("lateness and grace must not be negative")
+        if self.max_future_seconds < 0 or self.dedupe_hours < 0:
+            raise ValueError("max_future_seconds and dedupe_hours must not be negative")
         rates = {code: Decimal(str(rate)) for code, rate in self.fx_rates.items()}
         object.__setattr__(self, "fx_rates", MappingProxyType(rates))
 

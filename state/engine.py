@@ -2,64 +2,56 @@
 
 Plain Python, no framework and no I/O. Both shells (the embedded replay and the
 Faust worker) reach it through `state.pipeline`, in delivery order, and read
-figures through `state.figures`. Every step follows METRICS.md "Order of work";
-the readings of open points are in docs/DECISIONS.md. What a message did comes
-back as an `Outcome`; nothing the shells need is left in the engine to be fished out.
+figures through `state.figures`. This module holds METRICS.md's "Order of work"
+and the passing of time (day closes, forgetting, gaps); what one event or timer
+changes is in state/event_rules.py. What a message did comes back as an `Outcome`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from models.decode import Rejection
-from models.events import (
-    Activity,
-    AnyEvent,
-    Cancellation,
-    Payment,
-    PaymentKind,
-    PaymentStatus,
-    Signup,
-    Survey,
-)
+from models.decode import Reason, Rejection
+from models.events import Activity, AnyEvent, Cancellation, Payment, Signup, Survey
 from models.outputs import ChurnAlert
 from state.activity import activity_book
 from state.alerts import DayClose, day_close
-from state.clock import (
-    EPOCH,
-    ONE_US,
-    US_PER_DAY,
-    add_interval,
-    day_to_date,
-    days,
-    iso_utc,
-    to_micros,
-)
+from state.clock import EPOCH, ONE_US, US_PER_DAY, US_PER_SECOND, day_to_date, days, iso_utc
 from state.config import EngineConfig
-from state.dedupe import SeenIds
+from state.dedupe import SeenIds, event_key
+from state.event_rules import EventRules
 from state.figures import Group, Partial, Value, figures_at
-from state.money import ZERO, monthly_amount
-from state.mrr import Account, Change, MrrBook
+from state.mrr import Change, MrrBook
 from state.nps import NpsBook
 from state.outcome import LATE, Outcome, Status
 from state.signups import signup_book
-from state.timers import TimerKind, TimerQueue
+from state.timers import TimerQueue
 
+FUTURE: Final = Rejection(
+    Reason.FUTURE, "occurred_at is too far ahead of the time the message was recorded"
+)
 _DEFAULT = EngineConfig()
+_VOLUME: Final = frozenset({Activity, Survey})
+"""Event types whose ids are remembered for `dedupe_hours` of stream time (METRICS.md)."""
+_QUIET: Final = DayClose(0, 0, 0, 0, 0)
 
 
-class Engine:
+class Engine(EventRules):
     __slots__ = (
         "_alerts",
         "_day",
+        "_dedupe",
         "_grace",
         "_handlers",
         "_keep_days",
         "_keep_nps_days",
+        "_last_close",
         "_lateness",
         "_lateness_days",
+        "_max_future",
         "_moves",
+        "_quiet_after",
         "_rates",
         "_usage_drop",
         "activity",
@@ -85,8 +77,11 @@ class Engine:
         self._lateness = days(config.lateness_days)
         self._grace = days(config.lapse_grace_days)
         self._rates = config.fx_rates
+        self._max_future = config.max_future_seconds * US_PER_SECOND
+        self._dedupe = config.dedupe_hours * 3600 * US_PER_SECOND
         self._keep_days = config.window_days + config.lateness_days + 1
         self._keep_nps_days = config.nps_window_days + config.lateness_days + 1
+        self._quiet_after = max(config.window_days, config.nps_window_days)
         self.ledger = MrrBook()
         self.activity = activity_book()
         self.nps = NpsBook()
@@ -105,7 +100,10 @@ class Engine:
         self._moves: list[Change] = []
         """Movements made since the current message began (handed out in its `Outcome`)."""
         self.day_closes: dict[int, DayClose] = {}
-        """Day -> the additive sides of the globally alerted figures when that day closed."""
+        """The additive sides of the globally alerted figures when a day closed, recorded
+        only on the days they changed: a day without an entry has the close of the last
+        day before it that has one (none before the first: all zero)."""
+        self._last_close: DayClose = _QUIET
         self._handlers: dict[type[Any], Callable[[Any, int], int]] = {
             Signup: self._signup,
             Payment: self._payment,
@@ -123,37 +121,45 @@ class Engine:
         self.dead_letters += 1
         return Outcome(Status.REJECTED, Group.COUNTERS, rejection)
 
-    def apply(self, event: AnyEvent) -> Outcome:
-        """Steps 2-6 of the order of work for one valid event."""
+    def apply(self, event: AnyEvent, recorded_at: int | None = None) -> Outcome:
+        """Steps 2-7 of the order of work for one valid event; `recorded_at` (µs) is the
+        time the message was recorded (the Kafka record timestamp), None when unknown."""
         at = (event.occurred_at - EPOCH) // ONE_US
+        event_id, account_id = event.event_id, event.account_id
+        if recorded_at is not None and at - recorded_at > self._max_future:
+            self.dead_letters += 1
+            return Outcome(Status.REJECTED, Group.COUNTERS, FUTURE, event_id, account_id)
         now = self.stream_time
         if now is not None and at < now - self._lateness:
             self.dead_letters += 1
-            return Outcome(Status.REJECTED, Group.COUNTERS, LATE, event.event_id, event.account_id)
+            return Outcome(Status.REJECTED, Group.COUNTERS, LATE, event_id, account_id)
         seen = self.seen
-        event_id = event.event_id
-        if event_id in seen.day_of_id:
+        key = event_key(account_id, event_id)
+        if key in seen:
             self.duplicates += 1
-            return Outcome(Status.DUPLICATE, Group.COUNTERS, None, event_id, event.account_id)
-        day = at // US_PER_DAY
-        seen.day_of_id[event_id] = day
-        seen.arrivals.append(event_id)
+            return Outcome(Status.DUPLICATE, Group.COUNTERS, None, event_id, account_id)
         self.events += 1
+        day = at // US_PER_DAY
         changed = Group.COUNTERS
         if now is None or at > now:
             if self._day is not None and day > self._day:
                 self._close_days_before(day)
             self.stream_time = now = at
+            seen.forget_volume_through(at - self._dedupe)
             if day != self._day:
                 self._forget_old_days(day)
                 changed = Group.ALL
+        if type(event) in _VOLUME:
+            seen.add_volume(key, now)
+        else:
+            seen.add_billing(key, day)
         heap = self.timers.heap
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
         changed |= self._handlers[type(event)](event, at)
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
-        return self._outcome(changed, event_id, event.account_id)
+        return self._outcome(changed, event_id, account_id)
 
     def advance_to(self, moment: int) -> Outcome:
         """Move stream time to `moment` (µs) without an event, firing what falls due."""
@@ -163,6 +169,7 @@ class Engine:
         if self._day is not None and moment // US_PER_DAY > self._day:
             self._close_days_before(moment // US_PER_DAY)
         self.stream_time = moment
+        self.seen.forget_volume_through(moment - self._dedupe)
         changed = 0
         if moment // US_PER_DAY != self._day:
             self._forget_old_days(moment // US_PER_DAY)
@@ -181,13 +188,17 @@ class Engine:
         return outcome
 
     def forget_closes_before(self, day: int) -> None:
-        """Drop the day closes the global alerts have walked past (they are never read again)."""
-        for old in [d for d in self.day_closes if d < day]:
-            del self.day_closes[old]
+        """Drop the day closes the global alerts have walked past; the last one before `day`
+        stays, as it still holds for the days after it."""
+        old = sorted(d for d in self.day_closes if d < day)
+        for gone in old[:-1]:
+            del self.day_closes[gone]
 
     def restore_day(self) -> None:
         """Re-derive the current day after `stream_time` was set from a checkpoint."""
         self._day = self.day
+        if self.day_closes:
+            self._last_close = self.day_closes[max(self.day_closes)]
 
     def kept_from(self) -> tuple[int, int]:
         """First day still kept in the histograms: (activity and signups, NPS)."""
@@ -230,161 +241,28 @@ class Engine:
         self.activity.forget_days_before(kept_from)
         self.signups.forget_days_before(kept_from)
         self.nps.forget_days_before(nps_kept_from)
-        self.seen.forget_days_before(today - self._lateness_days)
+        self.seen.forget_billing_before(today - self._lateness_days)
 
     def _close_days_before(self, day: int) -> None:
-        """Record each day that closes before `day`, after the timers due within it fired."""
+        """Record the close of each day before `day`, after the timers due within it fired.
+
+        METRICS.md "Gaps": once every kept bucket is out of both windows, the close
+        cannot change until the next timer falls due, so those days are skipped: a
+        jump of stream time costs the kept days and the timers, not the gap's length.
+        """
         assert self._day is not None and self.stream_time is not None
-        for closing in range(self._day, day):
+        closing = self._day
+        while closing < day:
             self._fire_due(until=(closing + 1) * US_PER_DAY - 1)
-            self.day_closes[closing] = day_close([self.partial()], closing, self.windows)
+            close = day_close([self.partial()], closing, self.windows)
+            if close != self._last_close:
+                self.day_closes[closing] = self._last_close = close
+            closing += 1
+            if closing < day and closing > self._latest_bucket_day() + self._quiet_after:
+                heap = self.timers.heap
+                next_timer_day = heap[0][0] // US_PER_DAY if heap else day
+                closing = max(closing, min(next_timer_day, day))
 
-    def _fire_due(self, until: int | None = None) -> int:
-        now = self.stream_time if until is None else until
-        assert now is not None
-        changed = 0
-        while (timer := self.timers.next_due(now)) is not None:
-            at, _, kind, account_id = timer
-            account = self.ledger.accounts[account_id]
-            if kind is TimerKind.USAGE:
-                self._check_usage(account_id, account, at)
-                continue
-            if kind is TimerKind.CANCELLATION:
-                if account.cancel_effective_at != at:
-                    continue
-                account.cancel_requested_at = account.cancel_effective_at = None
-                reason = "cancelled"
-            elif account.paid_through is None or account.paid_through + self._grace != at:
-                continue
-            else:
-                reason = "lapsed"
-            changed |= self._set_mrr(account_id, account, ZERO, at // US_PER_DAY, at, reason)
-        return changed
-
-    def _check_usage(self, account_id: str, account: Account, at: int) -> None:
-        account.usage_check_at = None
-        if account.last_active is None:
-            return
-        due = account.last_active + self._usage_drop
-        if due > at:
-            account.usage_check_at = due
-            self.timers.schedule(due, TimerKind.USAGE, account_id)
-        else:
-            alert = self.alert_rules.usage_drop(account_id, account, at)
-            if alert is not None:
-                self._alerts.append(alert)
-
-    # -- events ---------------------------------------------------------------------
-
-    def _set_mrr(
-        self, account_id: str, account: Account, after: Any, day: int, at: int, cause: str
-    ) -> int:
-        """Set an account's MRR; `cause` is the event id, or why it churned without one."""
-        change = self.ledger.set_mrr(account_id, account, after, day)
-        if change is None:
-            return 0
-        self._moves.append(change)
-        rules = self.alert_rules
-        if change.after == 0:
-            self._alerts.append(rules.churned(change, at, cause))
-        elif (alert := rules.downgrade(change, at, cause)) is not None:
-            self._alerts.append(alert)
-        return Group.MRR
-
-    def _is_stale(self, account: Account, at: int) -> bool:
-        return account.changed_at is not None and at < account.changed_at
-
-    def _payment(self, event: Payment, at: int) -> int:
-        if (
-            event.status is not PaymentStatus.SUCCEEDED
-            or event.kind is not PaymentKind.SUBSCRIPTION
-        ):
-            if (
-                event.status is PaymentStatus.FAILED
-                and event.kind is PaymentKind.SUBSCRIPTION
-                and (account := self.ledger.accounts.get(event.account_id)) is not None
-                and (
-                    alert := self.alert_rules.payment_failed(
-                        event.account_id, account, event.event_id, at, event.amount, event.currency
-                    )
-                )
-                is not None
-            ):
-                self._alerts.append(alert)
-            return 0
-        account = self.ledger.account(event.account_id)
-        if self._is_stale(account, at):
-            return 0
-        account.changed_at = at
-        if event.plan is not None:
-            account.plan = event.plan
-        requested = account.cancel_requested_at
-        if requested is not None and at > requested:
-            account.cancel_requested_at = account.cancel_effective_at = None
-        account.paid_through = add_interval(at, event.interval, event.interval_count)
-        if self._grace:
-            self.timers.schedule(
-                account.paid_through + self._grace, TimerKind.LAPSE, event.account_id
-            )
-        monthly = monthly_amount(
-            event.amount, event.currency, event.interval, event.interval_count, self._rates
-        )
-        return self._set_mrr(
-            event.account_id, account, monthly, at // US_PER_DAY, at, event.event_id
-        )
-
-    def _cancellation(self, event: Cancellation, at: int) -> int:
-        account = self.ledger.account(event.account_id)
-        if self._is_stale(account, at):
-            return 0
-        account.changed_at = at
-        effective = at if event.effective_at is None else to_micros(event.effective_at)
-        assert self.stream_time is not None
-        if effective <= self.stream_time:
-            account.cancel_requested_at = account.cancel_effective_at = None
-            return self._set_mrr(
-                event.account_id, account, ZERO, effective // US_PER_DAY, at, "cancelled"
-            )
-        account.cancel_requested_at = at
-        account.cancel_effective_at = effective
-        self.timers.schedule(effective, TimerKind.CANCELLATION, event.account_id)
-        if account.mrr > 0:
-            self._alerts.append(
-                self.alert_rules.cancellation_scheduled(
-                    event.account_id, account, event.event_id, at, effective
-                )
-            )
-        return 0
-
-    def _signup(self, event: Signup, at: int) -> int:
-        account = self.ledger.account(event.account_id)
-        if account.plan is None and event.plan is not None:
-            account.plan = event.plan
-        return Group.SIGNUPS if self.signups.record(event.account_id, at // US_PER_DAY) else 0
-
-    def _activity(self, event: Activity, at: int) -> int:
-        account = self.ledger.accounts.get(event.account_id) or self.ledger.account(
-            event.account_id
-        )
-        if account.last_active is None or at > account.last_active:
-            account.last_active = at
-            if account.usage_check_at is None:
-                account.usage_check_at = at + self._usage_drop
-                self.timers.schedule(account.usage_check_at, TimerKind.USAGE, event.account_id)
-        user = (event.account_id, event.user_id)
-        return Group.ACTIVITY if self.activity.record(user, at // US_PER_DAY) else 0
-
-    def _survey(self, event: Survey, at: int) -> int:
-        respondent = (event.account_id, event.user_id)
-        if not self.nps.respond(respondent, at, at // US_PER_DAY, event.score):
-            return 0
-        account = self.ledger.account(event.account_id)
-        if account.last_score_at is None or at >= account.last_score_at:
-            account.last_score_at = at
-            account.last_score = event.score
-            alert = self.alert_rules.detractor(
-                event.account_id, account, event.event_id, at, event.user_id, event.score
-            )
-            if alert is not None:
-                self._alerts.append(alert)
-        return Group.NPS
+    def _latest_bucket_day(self) -> int:
+        """The last day with movements or survey answers (what the day closes read)."""
+        return max(max(self.ledger.days, default=-(10**9)), max(self.nps.by_day, default=-(10**9)))

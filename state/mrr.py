@@ -47,6 +47,8 @@ class Account:
     last_score_at: int | None = None
     usage_check_at: int | None = None
     """When a `usage_drop` check is scheduled (at most one per account)."""
+    open_alerts: int = 0
+    """Bits of the alert rules open on the account (state/risk.py)."""
 
     @property
     def status(self) -> Status:

@@ -40,8 +40,8 @@ class NpsBook:
         previous = self.latest.get(respondent)
         if previous is not None:
             previous_at, previous_score = previous
-            if at < previous_at:
-                return False
+            if at < previous_at or (at == previous_at and score == previous_score):
+                return False  # older, or the same answer again (a copy past the dedupe horizon)
             old_bucket = self.by_day.get(day_of(previous_at))
             if old_bucket is not None:
                 old_bucket.add(previous_score, -1)

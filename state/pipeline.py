@@ -24,21 +24,23 @@ class Pipeline:
         self._decode = decoder.decode
         self._check = decoder.check
 
-    def message(self, topic: str, raw: bytes) -> Outcome:
-        """A raw message of an input topic (whatever its bytes)."""
+    def message(self, topic: str, raw: bytes, recorded_ms: int | None = None) -> Outcome:
+        """A raw message of an input topic (whatever its bytes); `recorded_ms` is its record
+        time (the Kafka record timestamp, or a replay line's `timestamp`), if known."""
         decoded = self._decode(topic, raw)
         if type(decoded) is Rejection:
             return self.engine.reject(decoded)
-        return self.engine.apply(decoded)  # type: ignore[arg-type]
+        recorded = None if recorded_ms is None else recorded_ms * 1000
+        return self.engine.apply(decoded, recorded)  # type: ignore[arg-type]
 
-    def validated(self, event: AnyEvent) -> Outcome:
+    def validated(self, event: AnyEvent, recorded_ms: int | None = None) -> Outcome:
         """An event that already passed the models' validation in one pass (a replay line
         checked whole by `models.replay_line`); the settings-dependent checks still run here."""
         if type(event) is Payment:
             rejection = self._check(event)
             if rejection is not None:
                 return self.engine.reject(rejection)
-        return self.engine.apply(event)
+        return self.engine.apply(event, None if recorded_ms is None else recorded_ms * 1000)
 
     def rejected(self, rejection: Rejection) -> Outcome:
         """A message that is not even a message of an input topic (e.g. a bad replay line)."""

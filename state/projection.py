@@ -9,6 +9,7 @@ from __future__ import annotations
 from models.outputs import AccountView
 from state.clock import day_to_date, iso_utc
 from state.engine import Engine
+from state.risk import open_rules
 
 
 def account_view(engine: Engine, account_id: str) -> AccountView | None:
@@ -23,7 +24,7 @@ def account_view(engine: Engine, account_id: str) -> AccountView | None:
         plan=account.plan,
         last_active=None if account.last_active is None else iso_utc(account.last_active),
         last_score=account.last_score,
-        churn_risk=None,
+        churn_risk=open_rules(account.open_alerts),
         paying_since=(
             day_to_date(account.streak_start).isoformat()
             if paying and account.streak_start is not None

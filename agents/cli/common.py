@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from agents.cli.progress import Progress
 from models.jsonout import dumps
-from models.outputs import ChurnAlert, DeadLetter, MetricChange
+from models.outputs import AccountView, ChurnAlert, DeadLetter, MetricChange
 from models.settings import Settings
 
 Record = DeadLetter | MetricChange | ChurnAlert
@@ -71,6 +71,21 @@ def writer(stack: ExitStack, path: str | None) -> Callable[[Record], None] | Non
         out.write("\n")
 
     return write
+
+
+def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
+    """One JSON line per account: `{"account_id": ..., ...its read-model row}`."""
+    text = "".join(
+        dumps({"account_id": account_id, **view.model_dump()}) + "\n"
+        for account_id, view in accounts.items()
+    )
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def write_json(path: str, value: Any) -> None:

@@ -8,7 +8,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from agents.cli.common import UsageError, load_settings, open_input, write_json, writer
+from agents.cli.common import (
+    UsageError,
+    load_settings,
+    open_input,
+    write_accounts,
+    write_json,
+    writer,
+)
 from agents.cli.progress import Progress
 from agents.embedded.replay import ReplayOutputs, replay_lines
 from models.jsonout import dumps
@@ -27,12 +34,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
         started = time.perf_counter()
         try:
-            engine = replay_lines(lines, settings, outputs)
+            engine = replay_lines(lines, settings, outputs, partitions=args.partitions)
         except OSError as exc:
             raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
         elapsed = time.perf_counter() - started
         progress.close(size or 0, engine.events + engine.duplicates + engine.dead_letters)
         write_json(args.snapshot, engine.snapshot())
+        if args.accounts:
+            write_accounts(args.accounts, engine.accounts())
     total = engine.events + engine.duplicates + engine.dead_letters
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(outputs.dead_letter_reasons.items()))
     print(

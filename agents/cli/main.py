@@ -11,6 +11,12 @@ from agents.cli.embedded import cmd_demo, cmd_replay, cmd_schema
 from agents.cli.kafka import cmd_produce, cmd_worker
 
 
+def _partitions(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"a partition count from 1 to 1024, got {text!r}")
+    return int(text)
+
+
 def _rate(text: str) -> float:
     try:
         rate = float(text)
@@ -37,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--changes", metavar="CHANGES.jsonl", help="write every metric change")
     replay.add_argument("--dead-letters", metavar="DL.jsonl", help="write every dead letter")
     replay.add_argument("--alerts", metavar="ALERTS.jsonl", help="write every churn alert")
+    replay.add_argument(
+        "--accounts", metavar="ACCOUNTS.jsonl", help="write every account's read-model row"
+    )
+    replay.add_argument(
+        "--partitions",
+        type=_partitions,
+        metavar="P",
+        help='compute what a worker with P partitions computes (METRICS.md "Partitions")',
+    )
     replay.set_defaults(run=cmd_replay)
 
     demo = commands.add_parser("demo", help="generate a synthetic SaaS stream and show its metrics")

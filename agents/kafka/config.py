@@ -94,6 +94,25 @@ def short_timeouts() -> dict[str, Any]:
     }
 
 
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """aiokafka client kwargs for the same connection (a plain consumer of our own topics)."""
+    conn = Connection.of(settings)
+    options: dict[str, Any] = {
+        "bootstrap_servers": list(conn.servers),
+        "security_protocol": conn.security_protocol,
+    }
+    if conn.security_protocol.startswith("SASL"):
+        options |= {
+            "sasl_mechanism": conn.sasl_mechanism or "PLAIN",
+            "sasl_plain_username": conn.username,
+            "sasl_plain_password": conn.password,
+        }
+    context = conn.ssl_context()
+    if context is not None:
+        options["ssl_context"] = context
+    return options
+
+
 def faust_brokers(settings: Settings) -> list[str]:
     return [f"kafka://{server}" for server in Connection.of(settings).servers]
 

@@ -114,12 +114,16 @@ class _Run:
         self.unavailable: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def next_timestamp(self) -> int:
-        """Strictly increasing message timestamps in file order (wall clock, never repeating).
+    def next_timestamp(self, given: int | None) -> int:
+        """The record timestamp of the next line: its own `timestamp` when it has one (the
+        worker's "too far ahead" rule reads it), else strictly increasing wall-clock time.
 
-        The worker merges a partition's five topics by timestamp, so a replayed file
-        is applied in exactly its own order.
+        The worker merges a partition's five topics by timestamp, so a file without
+        timestamps is applied in exactly its own order.
         """
+        if given is not None:
+            self.last_timestamp = max(given, self.last_timestamp)
+            return given
         self.last_timestamp = max(int(time.time() * 1000), self.last_timestamp + 1)
         return self.last_timestamp
 
@@ -228,7 +232,8 @@ def _send_line(producer: Any, line: bytes, number: int, run: _Run) -> int:
         return 0
     key_bytes = None if key is None else key.encode("utf-8", "surrogatepass")
     try:
-        future = producer.send(topic, value=raw, key=key_bytes, timestamp_ms=run.next_timestamp())
+        stamp = run.next_timestamp(parsed.timestamp)
+        future = producer.send(topic, value=raw, key=key_bytes, timestamp_ms=stamp)
     except KafkaTimeoutError as exc:
         # No metadata for the topic within max_block_ms: do not wait again for each line.
         run.unavailable[topic] = f"{type(exc).__name__}: {exc} (topic {topic})"

@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, for_code
 
 from agents.kafka.config import REQUEST_TIMEOUT_MS, client_config, known_options, short_timeouts
+from models.outputs import max_dead_letter_bytes
 from models.settings import Settings
 
 log = logging.getLogger("growthstream.kafka")
@@ -30,6 +31,12 @@ TopicOptions = Mapping[str, Any]
 
 _NO_EXTRA: Final[Mapping[str, TopicOptions]] = MappingProxyType({})
 _TOPIC_EXISTS: Final = TopicAlreadyExistsError.errno
+
+
+def dead_letter_topic_bytes(settings: Settings) -> int:
+    """`max.message.bytes` of the dead-letters topic: the largest dead letter the worker can
+    write (models.outputs.max_dead_letter_bytes) and a record batch's overhead."""
+    return max_dead_letter_bytes(settings.dead_letter_raw_bytes) + 4096
 
 
 def admin_client(settings: Settings) -> Any:
@@ -62,6 +69,9 @@ def wanted_topics(
     wanted: dict[str, dict[str, Any]] = {
         name: {"num_partitions": settings.topic_partitions, "replication_factor": replication}
         for name in names
+    }
+    wanted[settings.topic_dead_letters]["configs"] = {
+        "max.message.bytes": str(dead_letter_topic_bytes(settings))
     }
     for name, options in extra.items():
         wanted[name] = {

@@ -178,10 +178,13 @@ def health_body(
     redis_ok: bool,
     recovered: bool,
     rebalancing: bool,
+    problems: Iterable[str] = (),
 ) -> tuple[int, dict[str, object]]:
     """`GET /health`: (200 when ready else 503, body). Ready = tables recovered, no
-    rebalance in progress, Redis answering; alive whenever it answers at all."""
-    ready = redis_ok and recovered and not rebalancing
+    rebalance in progress, Redis answering, and nothing keeping the worker from making
+    progress (`problems` says what); alive whenever it answers at all."""
+    problems = list(problems)
+    ready = redis_ok and recovered and not rebalancing and not problems
     partitions = [
         {"topic": topic, "partition": partition, "lag": records}
         for (topic, partition), records in sorted(lag.items())
@@ -192,6 +195,7 @@ def health_body(
         "redis": redis_ok,
         "tables_recovered": recovered,
         "rebalancing": rebalancing,
+        "problems": problems,
         "partitions": partitions,
         "total_lag": sum(p or 0 for p in lag.values()),
     }

@@ -3,9 +3,10 @@
 Why it exists: Kafka is the source of truth and the engine's state lives in
 the worker; Redis only mirrors it for readers without Kafka. So a Redis
 outage must never stop the stream or lose a figure: every write here reports
-failure instead of raising, logs once per outage, and raises
-`needs_full_write` so that the worker writes the whole current state again
-when Redis answers (the mirror is rebuilt, not replayed). Values are written in
+failure instead of raising and logs once per outage. Each outage, and each restart
+of the Redis server (a new `run_id`, so possibly empty), starts a new `epoch`: a
+writer that has not written everything in the current epoch writes the whole
+current state again (the mirror is rebuilt, not replayed). Values are written in
 the text form of `models.redis_text`.
 """
 
@@ -37,10 +38,9 @@ def _hash(fields: dict[str, str]) -> dict[FieldT, EncodableT]:
 class RedisView:
     """Writes the read model; every method returns True when written, False during an outage.
 
-    `needs_full_write` is True when Redis may lack part of the state: from the
-    start (a fresh view has written nothing, and Redis may hold a previous
-    run's values) and after any failed write. The worker, seeing it, writes
-    every metric and account again and then sets it back to False.
+    `epoch` changes whenever Redis may have lost what was written: after a failed
+    write and when `check_restart` sees a new server. The worker's writers keep the
+    epoch of their last full write and write everything again when it differs.
     """
 
     def __init__(self, settings: Settings, *, client: aioredis.Redis | None = None) -> None:
@@ -51,7 +51,8 @@ class RedisView:
         self.changes_key = f"{self.prefix}changes"
         self.alerts_key = f"{self.prefix}alerts"
         self.changes_maxlen = settings.redis_changes_maxlen
-        self.needs_full_write = True
+        self.epoch = 0
+        self._run_id: str | None = None
         self._down = False
         self._client = client if client is not None else redis_client(settings)
 
@@ -111,6 +112,19 @@ class RedisView:
         entries = [_hash({"alert": dumps(record.model_dump())}) for record in records]
         return await self._append(self.alerts_key, entries)
 
+    async def replace_alerts(self, records: Sequence[ChurnAlert]) -> bool:
+        """Make the alerts stream exactly `records` (oldest first), in one transaction."""
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.delete(self.alerts_key)
+                for record in records:
+                    entry = _hash({"alert": dumps(record.model_dump())})
+                    pipe.xadd(self.alerts_key, entry, maxlen=self.changes_maxlen, approximate=True)
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
     async def _append(self, key: str, entries: Sequence[Mapping[FieldT, EncodableT]]) -> bool:
         """XADD entries to a capped stream in one pipeline.
 
@@ -143,9 +157,24 @@ class RedisView:
     ) -> None:
         await self.close()
 
+    async def check_restart(self) -> None:
+        """Start a new epoch when the Redis server is another one than last time (a restart:
+        it may have come back empty)."""
+        try:
+            info = await self._client.info("server")
+        except OUTAGE_ERRORS as exc:
+            self._failed(exc)
+            return
+        self._succeeded()
+        run_id = str(info.get("run_id", ""))
+        if self._run_id is not None and run_id != self._run_id:
+            log.warning("Redis at %s restarted; the state will be written again", self.where)
+            self.epoch += 1
+        self._run_id = run_id
+
     def _failed(self, exc: BaseException) -> bool:
-        self.needs_full_write = True
         if not self._down:
+            self.epoch += 1
             self._down = True
             log.warning(
                 "Redis unavailable at %s; keeping state, will write it again when it is back (%s)",

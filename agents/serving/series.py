@@ -35,6 +35,8 @@ class SeriesWriter:
         self.past_owed = True
         """Past days changed since they were last recomputed."""
         self.past_due_at = 0.0
+        self.epoch: int | None = None
+        """The Redis epoch the book describes (a new one: Redis may have lost it all)."""
 
     async def write(
         self, aggregator: Aggregator, snapshot: Mapping[str, object], *, changed: bool
@@ -46,6 +48,11 @@ class SeriesWriter:
         throughput on a 13.7k-account world (bench/README-worker.md).
         """
         now = aggregator.stream_time
+        if self.epoch != self.redis.epoch:
+            self.epoch = self.redis.epoch
+            self.book.written.clear()
+            self.pending = self.past_owed = True
+            self.past_due_at = 0.0
         self.past_owed = self.past_owed or changed
         refresh_past = self.past_owed and time.monotonic() >= self.past_due_at
         if not (changed or self.pending or refresh_past) or now is None:

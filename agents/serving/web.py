@@ -49,6 +49,9 @@ class WorkerStatus(Protocol):
 
     def rebalancing(self) -> bool: ...
 
+    def problems(self) -> list[str]:
+        """What keeps the worker from making progress, in words (empty when nothing)."""
+
 
 JSON: Final = "application/json"
 PING_TIMEOUT_S: Final = 0.5
@@ -147,6 +150,7 @@ class Api:
             redis_ok=await self.reads.ping(),
             recovered=self.worker.recovered(),
             rebalancing=self.worker.rebalancing(),
+            problems=self.worker.problems(),
         )
         return json_reply(body, status)
 

@@ -5,25 +5,31 @@ values and day buckets, never deltas) to the compacted `<app>-partials` topic; t
 worker that owns that topic's single partition feeds them to the `Aggregator`,
 emits `metric-changes` (one per changed metric per interval), the global alerts
 and the read model, and tells every input partition the global stream time on
-`<app>-clock`: a partition that has caught up with its input moves to it, so its
-due cancellations and lapses fire as in a single-stream replay.
+`<app>-clock`, which a partition follows once it is idle (agents/worker/partitions.py).
+Only the current owner of the partials partition emits: after a rebalance the one
+that lost it stops at once and forgets what it had aggregated.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
 import orjson
+from faust.types import TP
 
 from agents.serving.redis_view import RedisView
 from agents.serving.series import SeriesWriter
+from agents.worker.alert_history import recent_alerts
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from models.outputs import now_iso
 from models.settings import Settings
 from state.aggregate import Aggregator
 from state.codec import view_from_json, view_to_json
+
+log = logging.getLogger("growthstream.worker")
 
 REPUBLISH_EVERY = 5
 """Every so many change intervals a partition republishes its partial even if unchanged,
@@ -53,7 +59,20 @@ class Aggregation:
         self.partials = partials
         self.clock = clock
         self.published: dict[int, tuple[int, int, int, int | None]] = {}
+        self.alerts_epoch: int | None = None
+        """The Redis epoch in which the alerts stream was last filled from Kafka."""
         self.ticks = 0
+
+    async def _rewrite_alerts(self) -> None:
+        """Redis may have lost its alerts stream: fill it again from `churn-alerts`."""
+        epoch = self.redis.epoch
+        try:
+            history = await recent_alerts(self.settings, self.settings.redis_changes_maxlen)
+        except Exception as exc:  # Kafka not answering now: try again at the next emit
+            log.warning("cannot read back churn alerts to rewrite Redis: %r", exc)
+            return
+        if await self.redis.replace_alerts(history) and self.redis.epoch == epoch:
+            self.alerts_epoch = epoch
 
     def forget(self, partition: int) -> None:
         self.published.pop(partition, None)
@@ -75,8 +94,16 @@ class Aggregation:
             self.published[partition] = version
             value = view_to_json(engine, self.partitions.last_event_ids.get(partition))
             await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
-        if self.aggregator.views:
+        if self.aggregator.views and self.owns_aggregate():
             await self.emit()
+
+    def owns_aggregate(self) -> bool:
+        tp = TP(self.partials.get_topic_name(), 0)
+        return tp in self.app.consumer.assignment()
+
+    def lost_aggregate(self) -> None:
+        """The partials partition went to another worker: what we aggregated is stale."""
+        self.aggregator.views.clear()
 
     async def consume_partials(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -89,11 +116,16 @@ class Aggregation:
     async def emit(self) -> None:
         alerts = self.aggregator.alerts()
         if alerts:
-            self.outputs.alerts(alerts)
+            self.outputs.alerts(alerts, None)
+        if self.alerts_epoch != self.redis.epoch:
+            await self._rewrite_alerts()
         await self.outputs.write_alerts()
         changed = self.aggregator.changed
         if changed:
-            await self.outputs.changes(self.aggregator.changes(now_iso()))
+            records = self.aggregator.changes(now_iso())
+            self.outputs.changes(records)
+            if records:
+                await self.redis.append_changes(records)
         snapshot = self.aggregator.snapshot()
         await self.redis.write_metrics(snapshot)
         await self.series.write(self.aggregator, snapshot, changed=changed)
@@ -105,12 +137,8 @@ class Aggregation:
                 )
 
     async def follow_clock(self, stream: faust.StreamT[Any]) -> None:
+        """Keep the global stream time for each partition (followed only when it idles)."""
         async for event in stream.events():
             partition = event.message.partition
-            state = self.partitions.states.get(partition)
-            if state is None or not isinstance(event.message.value, bytes):
-                continue
-            if self.partitions.caught_up(partition):
-                outcome = state.engine.advance_to(int(event.message.value))
-                if outcome.alerts:
-                    self.outputs.alerts(outcome.alerts)
+            if partition in self.partitions.states and isinstance(event.message.value, bytes):
+                self.partitions.global_time[partition] = int(event.message.value)

@@ -11,6 +11,9 @@ Run with `growthstream worker` (or `faust -A agents.worker.app worker`).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from faust.types import TP
 
 from agents.engine_config import engine_config
 from agents.kafka.config import faust_brokers, faust_credentials
+from agents.kafka.topics import dead_letter_topic_bytes
 from agents.serving.redis_view import RedisView
 from agents.serving.series import SeriesWriter
 from agents.serving.telemetry import Telemetry, TopicPartition, consumer_lag
@@ -33,10 +37,28 @@ from agents.worker.topics import clock_topic, partials_topic
 from models.settings import Settings
 from state.aggregate import Aggregator
 
+log = logging.getLogger("growthstream.worker")
+
 BATCH_QUEUE = 64
 """Record batches a topic's channel may hold before the fetcher waits for its agent."""
 DRAIN_INTERVAL_S = 0.05
-"""How often buffered input is re-examined when it waited on a topic that turned out empty."""
+"""How often held input is re-examined and idle partitions are looked for."""
+
+
+def _logged(step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A timer's step that logs what it raises and lets the next interval try again: a
+    failing step must say so, and must not end its timer for good."""
+
+    async def run() -> None:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; trying again at the next interval", step.__qualname__)
+
+    run.__qualname__ = step.__qualname__
+    return run
 
 
 class GrowthWorker:
@@ -77,9 +99,14 @@ class GrowthWorker:
             app.agent(channel, name=f"consume-{name}", concurrency=1)(self._consume)
         app.agent(partials, name="aggregate", concurrency=1)(self.aggregation.consume_partials)
         app.agent(clock, name="clock", concurrency=1)(self.aggregation.follow_clock)
-        app.timer(settings.checkpoint_interval_ms / 1000)(self.checkpointer.checkpoint_all)
-        app.timer(settings.change_interval_ms / 1000)(self.aggregation.publish_and_emit)
-        app.timer(DRAIN_INTERVAL_S)(self._drain_all)
+        timer = app.timer
+        timer(settings.checkpoint_interval_ms / 1000, name="checkpoint")(
+            _logged(self.checkpointer.checkpoint_all)
+        )
+        timer(settings.change_interval_ms / 1000, name="publish")(
+            _logged(self.aggregation.publish_and_emit)
+        )
+        timer(DRAIN_INTERVAL_S, name="tick")(_logged(self._tick))
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
     def lag(self) -> dict[TopicPartition, int | None]:
@@ -104,13 +131,19 @@ class GrowthWorker:
     def rebalancing(self) -> bool:
         return bool(self.app.rebalancing)
 
+    def problems(self) -> list[str]:
+        return [] if self.outputs.problem is None else [self.outputs.problem]
+
     def _restored(self, partition: int) -> None:
-        self.redis.needs_full_write = True
+        self.checkpointer.rewrite_accounts()
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
-        self.partitions.revoke(revoked)
-        for partition in {tp.partition for tp in revoked}:
+        inputs = set(self.partitions.input_names)
+        self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)
+        for partition in {tp.partition for tp in revoked if tp.topic in inputs}:
             self.aggregation.forget(partition)
+        if any(tp.topic == partials_topic(self.settings) for tp in revoked):
+            self.aggregation.lost_aggregate()
 
     async def _consume(self, stream: faust.StreamT[RecordBatch]) -> None:
         async for batch in stream:
@@ -121,8 +154,8 @@ class GrowthWorker:
             self.partitions.push(batch)
             await self.app.producer.buffer.wait_until_ebb()
 
-    async def _drain_all(self) -> None:
-        self.partitions.drain_all()
+    async def _tick(self) -> None:
+        self.partitions.tick()
 
 
 def build_app(settings: Settings | None = None, *, web_port: int | None = None) -> faust.App:
@@ -146,7 +179,7 @@ def build_app(settings: Settings | None = None, *, web_port: int | None = None) 
         broker_commit_interval=1.0,
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
-        producer_max_request_size=2 * 1024 * 1024,
+        producer_max_request_size=max(2 * 1024 * 1024, 2 * dead_letter_topic_bytes(settings)),
         table_standby_replicas=0,
         stream_wait_empty=False,
         timezone=None,

@@ -2,9 +2,10 @@
 
 Every `checkpoint_interval_ms` each partition with unsaved input writes its
 checkpoint (agents/worker/checkpoints.py) to its local store and the changelog;
-the producer is flushed (the dead letters and alerts those inputs caused
-included); only then are the covered input offsets committed. The accounts the
-checkpointed input touched are written to the read model afterwards.
+the producer is flushed and every output is confirmed delivered (the dead letters
+and alerts those inputs caused included); only then are the covered input offsets
+committed. The accounts the checkpointed input touched are written to the read
+model afterwards.
 """
 
 from __future__ import annotations
@@ -38,37 +39,48 @@ class Checkpointer:
         self.checkpoints = checkpoints
         self.outputs = outputs
         self.redis = redis
+        self.accounts_epoch: int | None = None
+        """The Redis epoch in which every account was last written (None: never)."""
 
     async def checkpoint_all(self) -> None:
         """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
         offsets: dict[TP, int] = {}
         accounts: dict[str, AccountView] = {}
         for partition, state in list(self.partitions.states.items()):
-            if not state.unsaved:
+            if not state.unsaved and not state.outbox:
                 continue
 
             def write(key: bytes, value: bytes | None, partition: int = partition) -> None:
                 PartitionStore(self.checkpoints.data, partition).write(key, value)
                 self.checkpoints.send_changelog(partition, key, value)
 
-            for topic, offset in write_checkpoint(state, write).items():
+            outbox = self.outputs.outbox(partition)
+            for topic, offset in write_checkpoint(state, write, outbox).items():
                 offsets[TP(topic, partition)] = offset
             for account_id in state.dirty_accounts:
                 view = account_view(state.engine, account_id)
                 if view is not None:
                     accounts[account_id] = view
             state.dirty_accounts.clear()
-        if offsets:
-            await self.app.producer.flush()
+        await self.app.producer.flush()
+        delivered = await self.outputs.settle()
+        if offsets and delivered:
             await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
+        await self.redis.check_restart()
         await self.outputs.write_alerts()
-        if self.redis.needs_full_write:
+        epoch = self.redis.epoch
+        if self.accounts_epoch != epoch:
             everything = {
                 account_id: view
                 for state in self.partitions.states.values()
                 for account_id in state.engine.ledger.accounts
                 if (view := account_view(state.engine, account_id)) is not None
             }
-            self.redis.needs_full_write = not await self.redis.write_accounts(everything)
+            if await self.redis.write_accounts(everything) and self.redis.epoch == epoch:
+                self.accounts_epoch = epoch
         elif accounts:
             await self.redis.write_accounts(accounts)
+
+    def rewrite_accounts(self) -> None:
+        """Write every account at the next checkpoint (a partition was restored)."""
+        self.accounts_epoch = None

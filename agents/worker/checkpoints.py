@@ -14,7 +14,8 @@ mid-checkpoint leaves the previous one intact.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +35,9 @@ class Store(Protocol):
 
     def __getitem__(self, key: bytes, /) -> bytes: ...
 
+
+OutboxRecord = tuple[str, bytes | None, bytes]
+"""(topic, key, value) of one output record."""
 
 Write = Callable[[bytes, bytes | None], None]
 """Write (or, with None, delete) one checkpoint-table key in this partition's changelog."""
@@ -58,6 +62,9 @@ class PartitionState:
     unsaved: int = 0
     """Messages applied since the last checkpoint (committed once it is durable)."""
     dirty_accounts: set[str] = field(default_factory=set)
+    outbox: list[OutboxRecord] = field(default_factory=list)
+    """Outputs of this partition's input not yet known to be delivered when the last
+    checkpoint was written: sent again after a restore (at least once, never lost)."""
 
     def already_applied(self, topic: str, offset: int) -> bool:
         return offset <= self.offsets.get(topic, -1)
@@ -79,20 +86,28 @@ def restore(partition: int, config: EngineConfig, store: Store) -> PartitionStat
         store[chunk_key(partition, head["generation"], i)] for i in range(head["chunks"])
     )
     engine = engine_from_json(config, orjson.loads(blob))
+    outbox = [
+        (topic, None if key is None else base64.b64decode(key), value.encode())
+        for topic, key, value in head.get("outbox", ())
+    ]
     return PartitionState(
         partition,
         engine,
         offsets=dict(head["offsets"]),
         generation=head["generation"],
         chunks=head["chunks"],
+        outbox=outbox,
     )
 
 
-def write_checkpoint(state: PartitionState, write: Write) -> dict[str, int]:
+def write_checkpoint(
+    state: PartitionState, write: Write, outbox: Sequence[OutboxRecord] = ()
+) -> dict[str, int]:
     """Write the next checkpoint generation; return the offsets to commit once it is durable.
 
     The offsets are Kafka's next-to-read offsets per input topic: everything below
-    them is in this checkpoint.
+    them is in this checkpoint. `outbox`: the outputs the covered input caused that are
+    not yet known to be delivered; kept with the checkpoint, so a crash cannot lose them.
     """
     blob = orjson.dumps(engine_to_json(state.engine))
     generation = state.generation + 1
@@ -107,7 +122,12 @@ def write_checkpoint(state: PartitionState, write: Write) -> dict[str, int]:
         "chunks": chunks,
         "offsets": state.offsets,
         "bytes": len(blob),
+        "outbox": [
+            [topic, None if key is None else base64.b64encode(key).decode(), value.decode()]
+            for topic, key, value in outbox
+        ],
     }
+    state.outbox = list(outbox)
     write(head_key(state.partition), orjson.dumps(head))
     for index in range(state.chunks):
         write(chunk_key(state.partition, state.generation, index), None)

@@ -2,9 +2,12 @@
 
 Each batch of an input topic-partition is pushed into its partition's merger; the
 merger releases records in the order of METRICS.md "Partitions", and each released
-record goes through `state.pipeline` (the replay's path too). What the outcome
-says (a dead letter, alerts) goes to `Outputs`; a batch is applied synchronously,
-so no checkpoint can fall in its middle.
+record goes through `state.pipeline` (the replay's path too) with its Kafka record
+timestamp. What the outcome says (a dead letter, alerts, the accounts it touched)
+goes to `Outputs` and the partition's state; a batch is applied synchronously, so no
+checkpoint can fall in its middle. A partition that has applied all its input and
+received nothing for `idle_ms` follows the global stream time (METRICS.md "Idle
+partitions"): the one place where wall-clock time enters.
 """
 
 from __future__ import annotations
@@ -12,21 +15,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP
 
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, restore
-from agents.worker.faust_compat import RecordBatch
+from agents.worker.faust_compat import BatchingConsumer, RecordBatch
 from agents.worker.merger import TopicMerger
 from agents.worker.outputs import Outputs
 from agents.worker.table_store import PartitionStore
 from models.decode import Decoder
 from models.settings import Settings
+from state.alerts import GLOBAL
 from state.config import EngineConfig
-from state.outcome import Status
+from state.outcome import Outcome, Status
 from state.pipeline import Pipeline
 
 log = logging.getLogger("growthstream.worker")
@@ -45,15 +49,22 @@ class Partitions:
         self.app = app
         self.config = config
         self.input_names = list(settings.input_topics())
+        """In EVENTS.md's order: the merge's tie-break between topics."""
         self.decoder = Decoder(settings)
         self.checkpoints = checkpoints
         """The changelogged Faust table the partitions' checkpoints live in."""
         self.outputs = outputs
         self.telemetry = telemetry
+        self.merge_wait_ms = settings.merge_wait_ms
+        self.idle_s = settings.idle_ms / 1000
         self.states: dict[int, PartitionState] = {}
         self.pipelines: dict[int, Pipeline] = {}
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.received: dict[TP, int] = {}
+        self.last_received: dict[int, float] = {}
+        """Partition -> when (monotonic) it last received a batch, or was restored."""
+        self.global_time: dict[int, int] = {}
+        """Partition -> the global stream time the aggregator last told it."""
         self.last_event_ids: dict[int, str] = {}
         self.on_restore: Callable[[int], None] = lambda partition: None
         """Called when a partition's state is restored (the read model is then rewritten)."""
@@ -64,6 +75,9 @@ class Partitions:
             store = PartitionStore(self.checkpoints.data, partition)
             state = self.states[partition] = restore(partition, self.config, store)
             self.pipelines[partition] = Pipeline(state.engine, self.decoder)
+            self.mergers[partition] = TopicMerger(self.input_names, self.merge_wait_ms)
+            self.last_received[partition] = time.monotonic()
+            self.outputs.resend(partition, state.outbox)
             self.on_restore(partition)
             log.info("partition %d: restored at offsets %s", partition, state.offsets)
         return state
@@ -74,56 +88,90 @@ class Partitions:
             self.states.pop(partition, None)
             self.pipelines.pop(partition, None)
             self.mergers.pop(partition, None)
+            self.last_received.pop(partition, None)
+            self.global_time.pop(partition, None)
         for tp in tps:
             self.received.pop(tp, None)
 
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
         tp = batch.tp
+        self.state(tp.partition)
+        now = time.monotonic()
         self.received[tp] = batch.records[-1].offset
-        merger = self.mergers.get(tp.partition)
-        if merger is None:
-            merger = self.mergers[tp.partition] = TopicMerger(self.input_names)
+        self.last_received[tp.partition] = now
+        merger = self.mergers[tp.partition]
         for record in batch.records:
-            merger.push(tp.topic, record.timestamp, record)
-        self.drain(tp.partition)
+            merger.push(tp.topic, record.timestamp, record.offset, record, now)
+        self.drain(tp.partition, now)
 
     def has_unread(self, partition: int) -> Callable[[str], bool]:
+        """Whether a topic of the partition holds records this worker has not received: its
+        position (the next offset it will get) is below the broker's end offset."""
+        consumer = cast(BatchingConsumer, self.app.consumer)
+        state = self.states.get(partition)
+        applied = {} if state is None else state.offsets
+
         def has_unread(topic: str) -> bool:
             tp = TP(topic, partition)
-            end = self.app.consumer.highwater(tp)
-            return end is None or self.received.get(tp, -1) + 1 < end
+            end = consumer.highwater(tp)
+            if end is None:
+                return True
+            position = max(
+                self.received.get(tp, -1) + 1,
+                applied.get(topic, -1) + 1,
+                consumer.read_offset(tp) or 0,
+            )
+            return position < end
 
         return has_unread
 
-    def drain(self, partition: int) -> None:
+    def drain(self, partition: int, now: float | None = None) -> None:
         """Apply what the merger releases; synchronous, so no checkpoint interleaves."""
         merger = self.mergers.get(partition)
         if merger is None or not len(merger):
             return
-        state = self.state(partition)
+        state = self.states[partition]
         pipeline = self.pipelines[partition]
-        for record in list(merger.ready(self.has_unread(partition))):
+        released = merger.ready(
+            self.has_unread(partition), time.monotonic() if now is None else now
+        )
+        for record in list(released):
             self._apply(state, pipeline, record)
 
-    def drain_all(self) -> None:
+    def tick(self) -> None:
+        """Release what has waited long enough, and let idle partitions follow the global
+        stream time."""
+        now = time.monotonic()
         for partition in list(self.mergers):
-            self.drain(partition)
+            self.drain(partition, now)
+            if self._idle(partition, now):
+                self._follow(partition)
 
-    def caught_up(self, partition: int) -> bool:
-        """True when every input topic of the partition has been applied up to its end."""
+    def _idle(self, partition: int, now: float) -> bool:
         merger = self.mergers.get(partition)
-        if merger is not None and len(merger):
+        if merger is None or len(merger) or partition not in self.global_time:
+            return False
+        if now - self.last_received.get(partition, now) < self.idle_s:
             return False
         has_unread = self.has_unread(partition)
         return not any(has_unread(topic) for topic in self.input_names)
+
+    def _follow(self, partition: int) -> None:
+        state = self.states[partition]
+        target = self.global_time[partition]
+        now = state.engine.stream_time
+        if now is not None and target <= now:
+            return
+        self._took(state, state.engine.advance_to(target))
+        state.unsaved += 1  # the advance changed the state: the next checkpoint keeps it
 
     def _apply(self, state: PartitionState, pipeline: Pipeline, record: Any) -> None:
         topic, offset = record.topic, record.offset
         if state.already_applied(topic, offset):
             return
         raw = record.value if isinstance(record.value, bytes) else b""
-        outcome = pipeline.message(topic, raw)
+        outcome = pipeline.message(topic, raw, record.timestamp)
         if outcome.event_id is not None:
             self.last_event_ids[state.partition] = outcome.event_id
         state.applied(topic, offset, outcome.account_id)
@@ -138,5 +186,13 @@ class Partitions:
                 rejection, raw, topic=topic, partition=state.partition, offset=offset,
                 key=record.key,
             )  # fmt: skip
+        self._took(state, outcome)
+
+    def _took(self, state: PartitionState, outcome: Outcome) -> None:
+        """The accounts an outcome changed beyond its own, and the alerts it raised."""
+        dirty = state.dirty_accounts
+        for change in outcome.movements:
+            dirty.add(change.account_id)
         if outcome.alerts:
-            self.outputs.alerts(outcome.alerts)
+            dirty.update(a.account_id for a in outcome.alerts if a.account_id != GLOBAL)
+            self.outputs.alerts(outcome.alerts, state.partition)

@@ -85,7 +85,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
             plan=None if i == 0 else "team",
             last_active="2026-03-01",
             last_score=i if i < 3 else None,
-            churn_risk=Decimal("0.25"),
+            churn_risk=["payment_failed", "usage_drop"],
             paying_since=None,
         )
         for i in range(5)
@@ -104,7 +104,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
         "plan": "",
         "last_active": "2026-03-01",
         "last_score": "0",
-        "churn_risk": "0.25",
+        "churn_risk": '["payment_failed","usage_drop"]',
         "paying_since": "",
     }
     assert set(stored) == set(AccountView.model_fields)
@@ -172,7 +172,7 @@ def assert_no_password(caplog: pytest.LogCaptureFixture) -> None:
 
 ACCOUNT = AccountView(
     mrr=Decimal("1.00"), status="paying", plan=None, last_active=None, last_score=None,
-    churn_risk=None, paying_since="2026-03-01",
+    churn_risk=[], paying_since="2026-03-01",
 )  # fmt: skip
 CHANGE = MetricChange(
     metric="mrr", value=Decimal("1.00"), previous=None, delta=None, window=None,
@@ -197,17 +197,17 @@ def test_nothing_listening_is_an_outage_not_an_error(caplog: pytest.LogCaptureFi
 
     async def run() -> tuple[list[bool], bool, float]:
         view = RedisView(settings)
-        view.needs_full_write = False
+        before = view.epoch
         started = time.monotonic()
         results = [ok for _ in range(3) for ok in await write_all(view)]
         elapsed = time.monotonic() - started
         await view.close()
-        return results, view.needs_full_write, elapsed
+        return results, view.epoch != before, elapsed
 
-    results, needs_full_write, elapsed = asyncio.run(run())
+    results, new_epoch, elapsed = asyncio.run(run())
 
     assert results == [False] * 9
-    assert needs_full_write
+    assert new_epoch  # whatever was written may be lost: every writer writes it all again
     assert elapsed < 10, "an outage must not stall the worker"
     (warning,) = outage_records(caplog, "Redis unavailable")
     assert warning.levelno == logging.WARNING
@@ -277,19 +277,22 @@ def test_outage_then_back(own_redis: RedisServer, caplog: pytest.LogCaptureFixtu
     async def run() -> None:
         view = RedisView(settings)
         assert await write_all(view) == [True, True, True]
-        view.needs_full_write = False  # as the worker does after writing everything
+        await view.check_restart()
+        written_in = view.epoch  # as the worker's writers remember after writing everything
 
         own_redis.stop()
         for _ in range(3):
             assert await write_all(view) == [False, False, False]
-        assert view.needs_full_write
+        assert view.epoch == written_in + 1  # one outage, one new epoch
         assert len(outage_records(caplog, "Redis unavailable")) == 1
 
         own_redis.start()
         assert await view.write_metrics({"mrr": Decimal("2.50")})
         assert await write_all(view) == [True, True, True]
         assert len(outage_records(caplog, "Redis is back")) == 1
-        assert view.needs_full_write  # the caller rewrites, then clears it
+        assert view.epoch != written_in  # the writers write everything again
+        await view.check_restart()  # the same server's restart (no persistence): empty
+        assert view.epoch == written_in + 2
 
         own_redis.stop()
         assert not await view.write_metrics({"mrr": Decimal("3.00")})

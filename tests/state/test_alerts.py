@@ -11,6 +11,7 @@ from models.outputs import ChurnAlert
 from state.alerts import AlertRules, DayClose, GlobalAlerts, alert_id
 from state.config import EngineConfig
 from state.engine import Engine
+from state.outcome import Status
 from tests.support.streams import active, cancel, feed, pay, run, survey, tick
 
 Stream = list[tuple[str, dict[str, Any]]]
@@ -236,13 +237,33 @@ def test_partitions_day_closes_add_up_to_the_global_walk() -> None:
     ]
 
 
-def test_engine_records_a_close_for_every_day_it_leaves() -> None:
+def close_on(closes: dict[int, DayClose], day: int) -> DayClose:
+    """A day's close from the change points the engine records (the last one at or before)."""
+    before = [d for d in closes if d <= day]
+    return closes[max(before)] if before else DayClose(0, 0, 0, 0, 0)
+
+
+def test_engine_records_each_day_it_leaves_where_its_close_changes() -> None:
     engine = Engine(EngineConfig())
     stream = [pay("a", 0, "50"), pay("a", 31, "50"), cancel("a", 35, effective_day=40), tick(43)]
     feed(engine, stream)
     closes = engine.day_closes
-    day0 = min(closes)
-    assert sorted(closes) == list(range(day0, day0 + 43))
+    day0 = engine.day - 43 if engine.day is not None else 0
+    dense = [close_on(closes, day0 + d) for d in range(43)]
+    assert dense[:30] == [DayClose(0, 0, 0, 0, 0)] * 30  # paying since day 0: not yet at start
+    assert dense[30:40] == [DayClose(0, 1, 0, 0, 0)] * 10
     # the scheduled cancellation (day 40, noon) is in day 40's close, though no event came that day
-    assert closes[day0 + 39] == DayClose(0, 1, 0, 0, 0)
-    assert closes[day0 + 40] == DayClose(1, 1, 0, 0, 0)
+    assert dense[40] == DayClose(1, 1, 0, 0, 0)
+    assert len(closes) < 5  # a change point per change, not an entry per day
+
+
+def test_a_jump_of_centuries_costs_the_kept_days_not_the_gap() -> None:
+    engine = Engine(EngineConfig())
+    feed(engine, [pay("a", 0, "50"), survey("a", "u", 1, 3)])
+    far = ("activity", {"event_id": "far", "occurred_at": "9999-12-31T23:00:00Z",
+                        "account_id": "b", "user_id": "u"})  # fmt: skip
+    (outcome,) = feed(engine, [far])
+    assert outcome.status is Status.APPLIED
+    assert engine.ledger.mrr == 0  # the account lapsed in the gap
+    assert [a.rule for a in outcome.alerts] == ["account_churned"]
+    assert len(engine.day_closes) < 10

@@ -137,7 +137,7 @@ def test_account_body_types_fields_and_keeps_its_own_alerts() -> None:
         "paying_since": "2026-01-17",
         "last_active": "2026-03-01T10:00:00Z",
         "last_score": "9",
-        "churn_risk": "",
+        "churn_risk": '["payment_failed"]',
     }
     alerts = [_alert(1), _alert(2, account="acct-2"), _alert(3), _alert(3)]
     body = account_body("acct-1", raw, alerts)
@@ -149,7 +149,7 @@ def test_account_body_types_fields_and_keeps_its_own_alerts() -> None:
         "paying_since": "2026-01-17",
         "last_active": "2026-03-01T10:00:00Z",
         "last_score": 9,
-        "churn_risk": None,
+        "churn_risk": ["payment_failed"],
         "open_alerts": [_alert(1), _alert(3)],
     }
     with pytest.raises(ApiError) as unknown:
