@@ -101,13 +101,13 @@ class Settings(BaseSettings):
     change_interval_ms: int = Field(default=1000, ge=10)
     """Metric changes are coalesced per metric over this interval."""
     checkpoint_interval_ms: int = Field(default=2000, ge=50)
+    merge_wait_ms: int = Field(default=250, ge=0)
+    """A record waits at least this long after it arrived while another topic of its partition
+    has nothing buffered: one producer's appends to several topics can reach the broker in
+    another order than they were made (docs/DECISIONS.md 40)."""
     idle_ms: int = Field(default=2000, ge=10)
     """A partition that has applied all its input and received nothing for this long
     follows the global stream time (METRICS.md "Idle partitions")."""
-    merge_wait_ms: int = Field(default=200, ge=0)
-    """A record waits this long after it was received while another topic of its partition
-    has nothing buffered: appends of one producer to several topics can be seen out of
-    order, and the wait lets the earlier one arrive (docs/DECISIONS.md 40)."""
     """How often a partition's engine is checkpointed (and its input offsets committed)."""
     table_store: str = "auto"
     """Faust store of the checkpoints table: `rocksdb://` (rocksdict), `memory://`, or

@@ -11,6 +11,8 @@ import pytest
 
 import tests.support.environment  # noqa: F401  (reads the run's variables before any test)
 
+pytest_plugins = ["tests.support.services", "tests.support.redis_server"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -30,6 +30,9 @@ MAX_BLOCK_MS: Final = 10_000
 BATCH_BYTES: Final = 512 * 1024
 FLUSH_EVERY_BYTES: Final = 32 * 1024 * 1024
 """kafka-python 3.x has no `buffer_memory` bound: flush this often to cap what is buffered."""
+MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
+"""The client's own limit on a message: large, so that the topic's `max.message.bytes` (the
+broker's) decides what is too large, as for any producer of the product's buses."""
 MAX_EXAMPLES: Final = 5
 
 NOT_A_REPLAY_LINE: Final = "not a replay line"
@@ -97,6 +100,7 @@ def _producer(settings: Settings) -> Any:
         "linger_ms": 5,
         "batch_size": BATCH_BYTES,
         "max_block_ms": MAX_BLOCK_MS,
+        "max_request_size": MAX_REQUEST_BYTES,
         "allow_auto_create_topics": False,
     }
     return KafkaProducer(**known_options(KafkaProducer, options))
@@ -210,8 +214,11 @@ def _send_all(
             progress(summary.bytes_read, number)
         if not line.strip():
             continue
+        large = len(line) > BATCH_BYTES
+        if large:  # alone in its batch and slow to send: let nothing overtake it, either way
+            producer.flush()
         buffered += _send_line(producer, line, number, run)
-        if buffered >= FLUSH_EVERY_BYTES:
+        if large or buffered >= FLUSH_EVERY_BYTES:
             producer.flush()
             buffered = 0
 

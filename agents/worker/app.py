@@ -79,6 +79,9 @@ class GrowthWorker:
             app, settings, config, self.checkpoints, self.outputs, self.telemetry
         )
         self.partitions.on_restore = self._restored
+        self.revoked_in_generation = -1
+        """The consumer generation in which partitions were last revoked: its batches may
+        precede a partition's restored state, so they are never applied."""
         self.aggregator = Aggregator(config.windows, config.alert_rules, n)
         partials = app.topic(
             partials_topic(settings), partitions=1, compacting=True, internal=True, **raw
@@ -138,6 +141,7 @@ class GrowthWorker:
         self.checkpointer.rewrite_accounts()
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
+        self.revoked_in_generation = self.app.consumer_generation_id
         inputs = set(self.partitions.input_names)
         self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)
         for partition in {tp.partition for tp in revoked if tp.topic in inputs}:
@@ -147,8 +151,12 @@ class GrowthWorker:
 
     async def _consume(self, stream: faust.StreamT[RecordBatch]) -> None:
         async for batch in stream:
-            if batch.generation_id != self.app.consumer_generation_id:
-                continue
+            if (
+                batch.generation_id != self.app.consumer_generation_id
+                or batch.generation_id <= self.revoked_in_generation
+                or self.app.rebalancing
+            ):
+                continue  # fetched before a rebalance: Kafka delivers it again after it
             if batch.tp not in self.app.consumer.assignment():
                 continue
             self.partitions.push(batch)

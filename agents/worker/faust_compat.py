@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 from mode import Service
@@ -56,6 +57,20 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         fetcher keeps and `perform_seek` resets to the committed offset)."""
         offset: int | None = self._read_offset[tp]
         return offset
+
+    def polled_at(self, tp: TP) -> int | None:
+        """When (ms, wall clock) the last fetch response for `tp` was taken in: the time its
+        `highwater` holds for. Mirrors `Consumer.highwater`'s reach into the aiokafka consumer
+        of its thread (`AIOKafkaConsumerThread._ensure_consumer`), whose
+        `last_poll_timestamp` is aiokafka's public API; None before the first fetch."""
+        thread = getattr(self, "_thread", None)
+        if thread is None or thread._consumer is None:
+            return None
+        try:
+            stamp: int | None = thread._consumer.last_poll_timestamp(tp)
+        except (KeyError, AssertionError, AttributeError, IllegalStateError):
+            return None  # not (or no longer) assigned
+        return stamp
 
     async def _drain_messages(self, fetcher: faust.types.ServiceT) -> None:
         """Mirrors `faust.transport.consumer.Consumer._drain_messages` and `getmany`: the

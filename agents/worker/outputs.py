@@ -54,6 +54,8 @@ class Outputs:
         self.churn_alerts = app.topic(settings.topic_churn_alerts, **raw)
         self.unwritten_alerts: deque[ChurnAlert] = deque(maxlen=settings.redis_changes_maxlen)
         """Alerts sent to Kafka but not yet to Redis (kept across a Redis outage)."""
+        self._writing_alerts = asyncio.Lock()
+        """The checkpoint and the emit both write alerts: one at a time, each batch once."""
         self.unsettled: list[_Sent] = []
         self.problem: str | None = None
         """Why the last deliveries failed, until they succeed (shown on `/health`)."""
@@ -109,8 +111,12 @@ class Outputs:
             self._send(None, self.metric_changes, record.metric.encode(), record.to_json())
 
     async def write_alerts(self) -> None:
-        if self.unwritten_alerts and await self.redis.append_alerts(list(self.unwritten_alerts)):
-            self.unwritten_alerts.clear()
+        """Append the alerts Redis does not have yet (those raised meanwhile stay queued)."""
+        async with self._writing_alerts:
+            batch = list(self.unwritten_alerts)
+            if batch and await self.redis.append_alerts(batch):
+                for _ in batch:
+                    self.unwritten_alerts.popleft()
 
     async def settle(self) -> bool:
         """After a producer flush: True when everything sent so far is delivered; else what

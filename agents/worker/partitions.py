@@ -23,7 +23,7 @@ from faust.types import TP
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, restore
 from agents.worker.faust_compat import BatchingConsumer, RecordBatch
-from agents.worker.merger import TopicMerger
+from agents.worker.merger import Blocked, TopicMerger
 from agents.worker.outputs import Outputs
 from agents.worker.table_store import PartitionStore
 from models.decode import Decoder
@@ -55,8 +55,8 @@ class Partitions:
         """The changelogged Faust table the partitions' checkpoints live in."""
         self.outputs = outputs
         self.telemetry = telemetry
-        self.merge_wait_ms = settings.merge_wait_ms
         self.idle_s = settings.idle_ms / 1000
+        self.merge_wait_ms = settings.merge_wait_ms
         self.states: dict[int, PartitionState] = {}
         self.pipelines: dict[int, Pipeline] = {}
         self.mergers: dict[int, TopicMerger[Any]] = {}
@@ -66,6 +66,7 @@ class Partitions:
         self.global_time: dict[int, int] = {}
         """Partition -> the global stream time the aggregator last told it."""
         self.last_event_ids: dict[int, str] = {}
+        self._last_ts: dict[int, int] = {}
         self.on_restore: Callable[[int], None] = lambda partition: None
         """Called when a partition's state is restored (the read model is then rewritten)."""
 
@@ -75,7 +76,7 @@ class Partitions:
             store = PartitionStore(self.checkpoints.data, partition)
             state = self.states[partition] = restore(partition, self.config, store)
             self.pipelines[partition] = Pipeline(state.engine, self.decoder)
-            self.mergers[partition] = TopicMerger(self.input_names, self.merge_wait_ms)
+            self.mergers[partition] = TopicMerger(self.input_names)
             self.last_received[partition] = time.monotonic()
             self.outputs.resend(partition, state.outbox)
             self.on_restore(partition)
@@ -97,17 +98,19 @@ class Partitions:
         """A fetched batch of one input topic-partition; applies what it lets through."""
         tp = batch.tp
         self.state(tp.partition)
-        now = time.monotonic()
         self.received[tp] = batch.records[-1].offset
-        self.last_received[tp.partition] = now
+        self.last_received[tp.partition] = time.monotonic()
+        arrival = time.time() * 1000
         merger = self.mergers[tp.partition]
         for record in batch.records:
-            merger.push(tp.topic, record.timestamp, record.offset, record, now)
-        self.drain(tp.partition, now)
+            merger.push(tp.topic, record.timestamp, record.offset, record, arrival)
+        self.drain(tp.partition)
 
     def has_unread(self, partition: int) -> Callable[[str], bool]:
         """Whether a topic of the partition holds records this worker has not received: its
-        position (the next offset it will get) is below the broker's end offset."""
+        position (the next offset it will get) is below the broker's end offset. The
+        position counts what reached the merger, or the restored checkpoint, never what the
+        consumer has handed on but is still on its way (in the topic's channel)."""
         consumer = cast(BatchingConsumer, self.app.consumer)
         state = self.states.get(partition)
         applied = {} if state is None else state.offsets
@@ -117,25 +120,37 @@ class Partitions:
             end = consumer.highwater(tp)
             if end is None:
                 return True
-            position = max(
-                self.received.get(tp, -1) + 1,
-                applied.get(topic, -1) + 1,
-                consumer.read_offset(tp) or 0,
-            )
+            position = max(self.received.get(tp, -1) + 1, applied.get(topic, -1) + 1)
             return position < end
 
         return has_unread
 
-    def drain(self, partition: int, now: float | None = None) -> None:
+    def blocked(self, partition: int) -> Blocked:
+        """May a topic of the partition still deliver a record that comes before one that
+        arrived at `arrival` (ms)? Yes while it has unread records, while its end offset is
+        not known to be newer than that arrival, and for `merge_wait_ms` after it: a
+        producer's appends to several topics can become visible in another order than they
+        were made (docs/DECISIONS.md 40)."""
+        consumer = cast(BatchingConsumer, self.app.consumer)
+        has_unread = self.has_unread(partition)
+        settled = time.time() * 1000 - self.merge_wait_ms
+
+        def blocked(topic: str, arrival: float) -> bool:
+            if arrival > settled or has_unread(topic):
+                return True
+            polled = consumer.polled_at(TP(topic, partition))
+            return polled is None or polled <= arrival
+
+        return blocked
+
+    def drain(self, partition: int) -> None:
         """Apply what the merger releases; synchronous, so no checkpoint interleaves."""
         merger = self.mergers.get(partition)
         if merger is None or not len(merger):
             return
         state = self.states[partition]
         pipeline = self.pipelines[partition]
-        released = merger.ready(
-            self.has_unread(partition), time.monotonic() if now is None else now
-        )
+        released = merger.ready(self.blocked(partition))
         for record in list(released):
             self._apply(state, pipeline, record)
 
@@ -144,7 +159,7 @@ class Partitions:
         stream time."""
         now = time.monotonic()
         for partition in list(self.mergers):
-            self.drain(partition, now)
+            self.drain(partition)
             if self._idle(partition, now):
                 self._follow(partition)
 
@@ -163,6 +178,7 @@ class Partitions:
         now = state.engine.stream_time
         if now is not None and target <= now:
             return
+        log.info("partition %d: idle, follows the global stream time", partition)
         self._took(state, state.engine.advance_to(target))
         state.unsaved += 1  # the advance changed the state: the next checkpoint keeps it
 

@@ -20,8 +20,8 @@ import pytest
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
 from models.settings import Settings
-from tests.integration.conftest import services_unavailable
 from tests.support.environment import run_variable, services_required
+from tests.support.services import services_unavailable
 from tests.support.workers import (
     Workers,
     http_get,

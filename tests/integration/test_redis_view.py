@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import redis
@@ -25,23 +20,16 @@ from agents.serving.redis_client import safe_url
 from agents.serving.redis_view import RedisView
 from models.outputs import AccountView, MetricChange
 from models.settings import Settings
-
-from .conftest import unique_settings
+from tests.support.redis_server import PASSWORD, RedisServer, free_port
+from tests.support.services import unique_settings
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "s3cret"
 OUTAGE = "keeping state, will write it again when it is back"
 
 
 def reader(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_metrics_hash_holds_exact_text(fresh_redis: Settings) -> None:
@@ -215,59 +203,6 @@ def test_nothing_listening_is_an_outage_not_an_error(caplog: pytest.LogCaptureFi
         f"Redis unavailable at redis://127.0.0.1:{port}/0; {OUTAGE}"
     )
     assert_no_password(caplog)
-
-
-class RedisServer:
-    """A redis-server of our own on a spare port, to stop and start at will."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.pidfile = directory / "redis.pid"
-        self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        subprocess.run(
-            [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--requirepass", PASSWORD, "--save", "", "--appendonly", "no",
-                "--daemonize", "yes", "--pidfile", str(self.pidfile),
-                "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"),
-            ],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(self.url, socket_connect_timeout=1).ping():
-                    return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        try:
-            client.shutdown(nosave=True)
-        except redis.ConnectionError:
-            return  # already down
-        deadline = time.monotonic() + 10
-        while self.pidfile.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_outage_then_back(own_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:

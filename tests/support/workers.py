@@ -104,6 +104,20 @@ class Workers:
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
+    def wait_ready(self, index: int) -> None:
+        """Until the worker's `/health` says ready (group joined, tables recovered)."""
+        wait_until(
+            lambda: http_get(self.port(index), "/health")[0] == 200,
+            f"worker {index} ready",
+            tail=self.tail,
+        )
+
+    def stop(self, index: int) -> None:
+        """SIGTERM, as an operator scaling down would."""
+        proc = self.procs.pop(index)
+        proc.terminate()
+        proc.wait(timeout=30)
+
     def kill(self, index: int) -> None:
         proc = self.procs.pop(index)
         proc.send_signal(signal.SIGKILL)
@@ -187,12 +201,14 @@ def replayed(
 
 
 def http_get(port: int, path: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a GET, errors included."""
+    """(status, content type, body) of a GET, errors included (599 when nothing answers)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
             return response.status, response.headers["Content-Type"], response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["Content-Type"], error.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+        return 599, "text/plain", str(error).encode()
 
 
 def get_json(port: int, path: str, status: int = 200) -> Any:

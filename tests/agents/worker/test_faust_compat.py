@@ -148,3 +148,8 @@ def test_middleware_reaches_the_aiohttp_application(app: GrowthApp) -> None:
 
     add_middleware(app, middleware)
     assert app.web.web_app.middlewares[-1] is middleware  # type: ignore[attr-defined]
+
+
+def test_polled_at_is_unknown_before_the_consumer_fetched(app: GrowthApp) -> None:
+    made, _ = consumer(app)
+    assert made.polled_at(A0) is None

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import random
 
-from agents.worker.merger import TopicMerger
+from agents.worker.merger import Blocked, TopicMerger
 
 TOPICS = ["payments", "activity", "surveys"]
-NEVER = lambda topic: False  # noqa: E731  (no topic has unread records)
-LATER = 10.0
-"""A wall-clock moment long after every push below."""
 
 
-def merger(wait_ms: float = 0) -> TopicMerger[str]:
-    return TopicMerger(TOPICS, wait_ms)
+def never(topic: str, arrival: float) -> bool:
+    """No topic can deliver anything earlier than what is buffered."""
+    return False
+
+
+def unread(topics: set[str]) -> Blocked:
+    return lambda topic, arrival: topic in topics
+
+
+def merger() -> TopicMerger[str]:
+    return TopicMerger(TOPICS)
 
 
 def test_releases_in_timestamp_order_when_nothing_is_unread() -> None:
@@ -23,29 +29,26 @@ def test_releases_in_timestamp_order_when_nothing_is_unread() -> None:
     m.push("payments", 1, 0, "p1", 0.0)
     m.push("activity", 5, 1, "a5", 0.0)
     m.push("surveys", 4, 0, "s4", 0.0)
-    assert list(m.ready(NEVER, LATER)) == ["p1", "a3", "s4", "a5"]
+    assert list(m.ready(never)) == ["p1", "a3", "s4", "a5"]
     assert len(m) == 0
 
 
 def test_equal_timestamps_go_by_topic_then_offset() -> None:
     m = merger()
     m.push("surveys", 7, 0, "s", 0.0)
+    m.push("activity", 7, 3, "a3", 0.0)
     m.push("activity", 7, 4, "a4", 0.0)
-    m.push("activity", 7, 3, "a3", 0.0)  # out of offset order within a topic cannot happen,
-    m.push("payments", 7, 9, "p", 0.0)  # but the key says which goes first anyway
-    released = list(m.ready(NEVER, LATER))
-    assert released[0] == "p" and released[-1] == "s"
+    m.push("payments", 7, 9, "p", 0.0)
+    assert list(m.ready(never)) == ["p", "a3", "a4", "s"]
 
 
 def test_waits_for_a_topic_with_unread_messages() -> None:
     m = merger()
     m.push("activity", 3, 0, "a3", 0.0)
     m.push("payments", 1, 0, "p1", 0.0)
-    unread = {"surveys"}
-    assert list(m.ready(lambda topic: topic in unread, LATER)) == []
+    assert list(m.ready(unread({"surveys"}))) == []
     m.push("surveys", 2, 0, "s2", 0.0)
-    unread.clear()
-    assert list(m.ready(lambda topic: topic in unread, LATER)) == ["p1", "s2", "a3"]
+    assert list(m.ready(unread(set()))) == ["p1", "s2", "a3"]
 
 
 def test_a_topic_drained_mid_way_stops_the_release() -> None:
@@ -54,26 +57,25 @@ def test_a_topic_drained_mid_way_stops_the_release() -> None:
     m.push("activity", 2, 0, "a2", 0.0)
     m.push("activity", 9, 1, "a9", 0.0)
     # payments has more unread data: p1 may go (its successors come after it), a2 may not.
-    assert list(m.ready(lambda topic: topic == "payments", LATER)) == ["p1"]
+    assert list(m.ready(unread({"payments"}))) == ["p1"]
     m.push("payments", 5, 1, "p5", 0.0)
-    assert list(m.ready(lambda topic: topic == "payments", LATER)) == ["a2", "p5"]
-    assert list(m.ready(NEVER, LATER)) == ["a9"]
+    assert list(m.ready(unread({"payments"}))) == ["a2", "p5"]
+    assert list(m.ready(never)) == ["a9"]
 
 
-def test_a_record_waits_while_another_topic_may_not_show_its_earlier_append_yet() -> None:
-    m = merger(wait_ms=200)
-    m.push("payments", 11, 0, "p11", received=5.0)  # seen before the activity record of ts 10
-    assert list(m.ready(NEVER, 5.1)) == []  # the other topics are empty: wait
-    m.push("activity", 10, 0, "a10", received=5.15)
-    assert list(m.ready(NEVER, 5.19)) == []  # a10 is the head now and waits too
-    assert list(m.ready(NEVER, 5.36)) == ["a10", "p11"]
+def test_a_record_waits_until_every_empty_topic_is_known_newer_than_its_arrival() -> None:
+    polled = {"activity": 4.0, "surveys": 9.0}  # when each topic's end offset was last seen
+    m = merger()
+    m.push("payments", 11, 0, "p11", 5.0)  # arrived at 5.0, before the activity append showed
 
+    def stale(topic: str, arrival: float) -> bool:
+        return polled[topic] <= arrival
 
-def test_no_wait_while_every_topic_has_something_buffered() -> None:
-    m = merger(wait_ms=10_000)
-    for rank, topic in enumerate(TOPICS):
-        m.push(topic, 10 + rank, 0, topic, received=1.0)
-    assert list(m.ready(NEVER, 1.0)) == ["payments"]  # then payments is empty: wait
+    assert list(m.ready(stale)) == []  # activity was last looked at before p11 arrived
+    m.push("activity", 10, 0, "a10", 5.5)  # the earlier record shows up
+    assert list(m.ready(stale)) == ["a10"]  # then activity is empty again, seen at 4.0 ...
+    polled["activity"] = 7.0
+    assert list(m.ready(stale)) == ["p11"]  # ... and now after p11's arrival (5.0)
 
 
 def test_interleaved_delivery_reproduces_the_global_order() -> None:
@@ -90,5 +92,5 @@ def test_interleaved_delivery_reproduces_the_global_order() -> None:
                 ts = per_topic[topic][position[topic]]
                 m.push(topic, ts, position[topic], ts, 0.0)
                 position[topic] += 1
-        out.extend(m.ready(lambda t: position[t] < len(per_topic[t]), LATER))
+        out.extend(m.ready(lambda t, _arrival: position[t] < len(per_topic[t])))
     assert out == [ts for _, ts in stream]
