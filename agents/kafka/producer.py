@@ -33,6 +33,11 @@ FLUSH_EVERY_BYTES: Final = 32 * 1024 * 1024
 MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
 """The client's own limit on a message: large, so that the topic's `max.message.bytes` (the
 broker's) decides what is too large, as for any producer of the product's buses."""
+IN_FLIGHT: Final = 1
+"""One request at a time: with idempotence, a partition whose batch is in flight is held back
+while the others are sent, so a record of `payments` could reach the broker after a later one
+of `activity` of the same partition; with one request at a time every partition's batch goes
+in each request, and the worker merges the five topics in the order they were sent."""
 MAX_EXAMPLES: Final = 5
 
 NOT_A_REPLAY_LINE: Final = "not a replay line"
@@ -97,6 +102,7 @@ def _producer(settings: Settings) -> Any:
         "client_id": f"{settings.app_id}-producer",
         "acks": "all",
         "enable_idempotence": True,
+        "max_in_flight_requests_per_connection": IN_FLIGHT,
         "linger_ms": 5,
         "batch_size": BATCH_BYTES,
         "max_block_ms": MAX_BLOCK_MS,

@@ -29,6 +29,26 @@ from models.settings import Settings
 
 log = logging.getLogger("growthstream.redis")
 
+APPEND_NEW_ALERTS = """
+local added = 0
+for i = 2, #ARGV, 2 do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[i + 1])
+    redis.call('ZADD', KEYS[2], tonumber(string.match(id, '^%d+')), ARGV[i])
+    added = added + 1
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -2 * tonumber(ARGV[1]) - 1)
+return added
+"""
+"""XADD the alerts (alert_id, json pairs) whose id the stream does not hold yet.
+
+Alerts are at-least-once (a worker restarted from its last commit raises the same
+alerts again, with the same ids; the rewrite after a Redis restart overlaps with
+what is queued), but the stream readers see each alert once: the ids written are
+kept in a sorted set next to the stream, trimmed to twice the stream's cap.
+"""
+
 
 def _hash(fields: dict[str, str]) -> dict[FieldT, EncodableT]:
     """The same dict, typed as redis-py wants it (its Mapping key type is invariant)."""
@@ -50,11 +70,13 @@ class RedisView:
         self.metrics_key = f"{self.prefix}metrics"
         self.changes_key = f"{self.prefix}changes"
         self.alerts_key = f"{self.prefix}alerts"
+        self.alert_ids_key = f"{self.prefix}alerts:ids"
         self.changes_maxlen = settings.redis_changes_maxlen
         self.epoch = 0
         self._run_id: str | None = None
         self._down = False
         self._client = client if client is not None else redis_client(settings)
+        self._append_new_alerts = self._client.register_script(APPEND_NEW_ALERTS)
 
     def account_key(self, account_id: str) -> str:
         return f"{self.prefix}account:{account_id}"
@@ -108,18 +130,29 @@ class RedisView:
         return await self._append(self.changes_key, entries)
 
     async def append_alerts(self, records: Sequence[ChurnAlert]) -> bool:
-        """XADD each churn alert to the capped `growth:alerts` stream (field `alert`: its JSON)."""
-        entries = [_hash({"alert": dumps(record.model_dump())}) for record in records]
-        return await self._append(self.alerts_key, entries)
+        """XADD each churn alert not yet in the capped `growth:alerts` stream (field `alert`:
+        its JSON); one the stream already holds (same `alert_id`) is not added again."""
+        if not records:
+            return True
+        try:
+            await self._append_new_alerts(
+                keys=[self.alerts_key, self.alert_ids_key],
+                args=[self.changes_maxlen, *_id_json_pairs(records)],
+            )
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
 
     async def replace_alerts(self, records: Sequence[ChurnAlert]) -> bool:
-        """Make the alerts stream exactly `records` (oldest first), in one transaction."""
+        """Make the alerts stream exactly `records` (oldest first, each id once), atomically."""
         try:
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.delete(self.alerts_key)
-                for record in records:
-                    entry = _hash({"alert": dumps(record.model_dump())})
-                    pipe.xadd(self.alerts_key, entry, maxlen=self.changes_maxlen, approximate=True)
+                pipe.delete(self.alerts_key, self.alert_ids_key)
+                await self._append_new_alerts(
+                    keys=[self.alerts_key, self.alert_ids_key],
+                    args=[self.changes_maxlen, *_id_json_pairs(records)],
+                    client=pipe,
+                )
                 await pipe.execute()
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)
@@ -189,6 +222,10 @@ class RedisView:
             # A warning too: whoever saw the outage warning must be able to see its end.
             log.warning("Redis is back at %s; the state will be written again", self.where)
         return True
+
+
+def _id_json_pairs(records: Sequence[ChurnAlert]) -> list[str]:
+    return [text for r in records for text in (r.alert_id, dumps(r.model_dump()))]
 
 
 def _reason(exc: BaseException) -> str:

@@ -71,7 +71,7 @@ class Aggregation:
         except Exception as exc:  # Kafka not answering now: try again at the next emit
             log.warning("cannot read back churn alerts to rewrite Redis: %r", exc)
             return
-        if await self.redis.replace_alerts(history) and self.redis.epoch == epoch:
+        if await self.outputs.rewrite_alerts(history) and self.redis.epoch == epoch:
             self.alerts_epoch = epoch
 
     def forget(self, partition: int) -> None:

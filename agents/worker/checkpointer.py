@@ -16,7 +16,7 @@ import faust
 from faust.types import TP
 
 from agents.serving.redis_view import RedisView
-from agents.worker.checkpoints import write_checkpoint
+from agents.worker.checkpoints import PartitionState, write_checkpoint
 from agents.worker.faust_compat import BatchingConsumer
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
@@ -45,7 +45,7 @@ class Checkpointer:
     async def checkpoint_all(self) -> None:
         """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
         offsets: dict[TP, int] = {}
-        accounts: dict[str, AccountView] = {}
+        dirty: list[tuple[PartitionState, set[str]]] = []
         for partition, state in list(self.partitions.states.items()):
             if not state.unsaved and not state.outbox:
                 continue
@@ -57,11 +57,8 @@ class Checkpointer:
             outbox = self.outputs.outbox(partition)
             for topic, offset in write_checkpoint(state, write, outbox).items():
                 offsets[TP(topic, partition)] = offset
-            for account_id in state.dirty_accounts:
-                view = account_view(state.engine, account_id)
-                if view is not None:
-                    accounts[account_id] = view
-            state.dirty_accounts.clear()
+            dirty.append((state, state.dirty_accounts))
+            state.dirty_accounts = set()
         await self.app.producer.flush()
         delivered = await self.outputs.settle()
         if offsets and delivered:
@@ -78,8 +75,21 @@ class Checkpointer:
             }
             if await self.redis.write_accounts(everything) and self.redis.epoch == epoch:
                 self.accounts_epoch = epoch
-        elif accounts:
-            await self.redis.write_accounts(accounts)
+        else:
+            await self.redis.write_accounts(self._views(dirty))
+
+    def _views(self, dirty: list[tuple[PartitionState, set[str]]]) -> dict[str, AccountView]:
+        """The rows of the accounts the checkpointed input touched, as the engines hold them
+        now; only of partitions still assigned here (a partition that moved meanwhile is
+        written by its new owner: an old view must not overwrite a newer one)."""
+        held = set(map(id, self.partitions.states.values()))
+        return {
+            account_id: view
+            for state, account_ids in dirty
+            if id(state) in held
+            for account_id in account_ids
+            if (view := account_view(state.engine, account_id)) is not None
+        }
 
     def rewrite_accounts(self) -> None:
         """Write every account at the next checkpoint (a partition was restored)."""

@@ -54,6 +54,8 @@ class Outputs:
         self.churn_alerts = app.topic(settings.topic_churn_alerts, **raw)
         self.unwritten_alerts: deque[ChurnAlert] = deque(maxlen=settings.redis_changes_maxlen)
         """Alerts sent to Kafka but not yet to Redis (kept across a Redis outage)."""
+        self.written_alerts: deque[ChurnAlert] = deque(maxlen=settings.redis_changes_maxlen)
+        """The newest alerts this worker wrote to Redis (maybe not yet readable in Kafka)."""
         self._writing_alerts = asyncio.Lock()
         """The checkpoint and the emit both write alerts: one at a time, each batch once."""
         self.unsettled: list[_Sent] = []
@@ -116,7 +118,18 @@ class Outputs:
             batch = list(self.unwritten_alerts)
             if batch and await self.redis.append_alerts(batch):
                 for _ in batch:
-                    self.unwritten_alerts.popleft()
+                    self.written_alerts.append(self.unwritten_alerts.popleft())
+
+    async def rewrite_alerts(self, history: Sequence[ChurnAlert]) -> bool:
+        """Make Redis' alerts stream `history` (read back from Kafka) plus what this worker
+        wrote or raised since, which Kafka may not have shown yet: each alert once."""
+        async with self._writing_alerts:
+            batch = list(self.unwritten_alerts)
+            if not await self.redis.replace_alerts([*history, *self.written_alerts, *batch]):
+                return False
+            for _ in batch:
+                self.written_alerts.append(self.unwritten_alerts.popleft())
+            return True
 
     async def settle(self) -> bool:
         """After a producer flush: True when everything sent so far is delivered; else what

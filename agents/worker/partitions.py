@@ -35,6 +35,10 @@ from state.pipeline import Pipeline
 
 log = logging.getLogger("growthstream.worker")
 
+ANSWER_GAP_S = 2.0
+"""Two polls of a topic-partition further apart than this: the broker stopped answering in
+between (a fetch without data returns within its max wait, 0.5 s)."""
+
 
 class Partitions:
     def __init__(
@@ -66,6 +70,8 @@ class Partitions:
         self.global_time: dict[int, int] = {}
         """Partition -> the global stream time the aggregator last told it."""
         self.last_event_ids: dict[int, str] = {}
+        self._answering: dict[TP, tuple[float, float]] = {}
+        """Input topic-partition -> (first, last) poll of its current unbroken run of polls."""
         self._last_ts: dict[int, int] = {}
         self.on_restore: Callable[[int], None] = lambda partition: None
         """Called when a partition's state is restored (the read model is then rewritten)."""
@@ -93,6 +99,7 @@ class Partitions:
             self.global_time.pop(partition, None)
         for tp in tps:
             self.received.pop(tp, None)
+            self._answering.pop(tp, None)
 
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
@@ -164,13 +171,32 @@ class Partitions:
                 self._follow(partition)
 
     def _idle(self, partition: int, now: float) -> bool:
+        """Applied all its input, and nothing arrived for `idle_ms` while the broker kept
+        answering for every topic of the partition: a worker cut off from the broker (an
+        outage) cannot know that nothing came, so that time does not count (DECISIONS 42)."""
         merger = self.mergers.get(partition)
         if merger is None or len(merger) or partition not in self.global_time:
             return False
         if now - self.last_received.get(partition, now) < self.idle_s:
             return False
         has_unread = self.has_unread(partition)
-        return not any(has_unread(topic) for topic in self.input_names)
+        if any(has_unread(topic) for topic in self.input_names):
+            return False
+        answering_since = max(self._answering_since(TP(t, partition)) for t in self.input_names)
+        return time.time() - answering_since >= self.idle_s
+
+    def _answering_since(self, tp: TP) -> float:
+        """Since when (wall clock, s) the broker has answered fetches of `tp` without a gap."""
+        polled = cast(BatchingConsumer, self.app.consumer).polled_at(tp)
+        if polled is None:
+            self._answering.pop(tp, None)
+            return time.time()
+        seen = polled / 1000
+        since, last = self._answering.get(tp, (seen, seen))
+        if seen - last > ANSWER_GAP_S:
+            since = seen
+        self._answering[tp] = (since, seen)
+        return since
 
     def _follow(self, partition: int) -> None:
         state = self.states[partition]

@@ -8,6 +8,7 @@ no exception, no password in the logs, and a full rewrite once Redis is back.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pydantic import SecretStr
 
 from agents.serving.redis_client import safe_url
 from agents.serving.redis_view import RedisView
-from models.outputs import AccountView, MetricChange
+from models.outputs import AccountView, ChurnAlert, MetricChange
 from models.settings import Settings
 from tests.support.redis_server import PASSWORD, RedisServer, free_port
 from tests.support.services import unique_settings
@@ -138,6 +139,75 @@ def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
         "cause_event_id": "e-499",
         "emitted_at": "2026-03-01T00:00:01Z",
     }
+
+
+def _alert(n: int) -> ChurnAlert:
+    return ChurnAlert(
+        alert_id=f"alert-{n}",
+        rule="usage_drop",
+        severity="warning",
+        account_id=f"acct-{n % 7}",
+        as_of="2026-03-01T00:00:00Z",
+        message=f"alert {n}",
+        facts={"n": n},
+    )
+
+
+def _stream_ids(client: redis.Redis, key: str) -> list[str]:
+    entries = client.xrange(key)
+    assert isinstance(entries, list)
+    ids = []
+    for _, fields in entries:
+        assert fields is not None
+        ids.append(str(json.loads(fields["alert"])["alert_id"]))
+    return ids
+
+
+def test_alerts_are_written_once_each(fresh_redis: Settings) -> None:
+    """At-least-once alerts (a restart raises them again; a rewrite overlaps the queue)
+    reach readers once each, in the order first written."""
+    settings = fresh_redis.model_copy(update={"redis_changes_maxlen": 100})
+
+    async def write() -> list[bool]:
+        async with RedisView(settings) as view:
+            return [
+                await view.append_alerts([_alert(n) for n in (1, 2, 3)]),
+                await view.append_alerts([_alert(n) for n in (2, 4, 4, 1, 5)]),
+                await view.append_alerts([]),
+            ]
+
+    assert asyncio.run(write()) == [True, True, True]
+    key = f"{settings.redis_prefix}alerts"
+    assert _stream_ids(reader(settings), key) == ["alert-1", "alert-2", "alert-3", "alert-4",
+                                                  "alert-5"]  # fmt: skip
+
+
+def test_replacing_alerts_keeps_each_once_and_the_cap(fresh_redis: Settings) -> None:
+    settings = fresh_redis.model_copy(update={"redis_changes_maxlen": 100})
+
+    async def write() -> list[bool]:
+        async with RedisView(settings) as view:
+            first = await view.append_alerts([_alert(n) for n in range(50)])
+            replaced = await view.replace_alerts([_alert(n) for n in (7, 8, 7, 9)])
+            again = await view.append_alerts([_alert(n) for n in (9, 10)])
+            many = [await view.append_alerts([_alert(n) for n in range(s, s + 50)])
+                    for s in range(100, 1100, 50)]  # fmt: skip
+            return [first, replaced, again, *many]
+
+    assert all(asyncio.run(write()))
+    client = reader(settings)
+    key = f"{settings.redis_prefix}alerts"
+    ids = _stream_ids(client, key)
+    assert 100 <= len(ids) <= 200 and ids[-1] == "alert-1099" and len(set(ids)) == len(ids)
+    assert client.zcard(f"{key}:ids") == 200  # the ids kept: twice the stream's cap
+
+    async def replace_then_repeat() -> bool:
+        async with RedisView(settings) as view:
+            await view.replace_alerts([_alert(n) for n in (7, 8, 7, 9)])
+            return await view.append_alerts([_alert(n) for n in (9, 10)])
+
+    assert asyncio.run(replace_then_repeat())
+    assert _stream_ids(client, key) == ["alert-7", "alert-8", "alert-9", "alert-10"]
 
 
 def test_safe_url_drops_credentials() -> None:
