@@ -30,27 +30,28 @@ sys.path.insert(0, str(ROOT))
 
 from agents.demo import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
 
-Poison = Callable[[int], dict[str, Any]]
+Poison = Callable[[int, str], dict[str, Any]]
+"""A poison line: its number and the `occurred_at` of the line it is put before."""
 
 
-def _far(n: int) -> dict[str, Any]:
+def _far(n: int, _: str) -> dict[str, Any]:
     value = {"event_id": f"poison-far-{n}", "occurred_at": "9999-12-31T23:00:00Z",
              "account_id": f"poison-{n}", "user_id": "u"}  # fmt: skip
     return {"topic": "activity", "key": f"poison-{n}", "value": value, "timestamp": _NOW_MS}
 
 
-def _big(n: int) -> dict[str, Any]:
-    value = {"event_id": f"poison-big-{n}", "occurred_at": "2026-03-01T00:00:00Z",
+def _big(n: int, at: str) -> dict[str, Any]:
+    value = {"event_id": f"poison-big-{n}", "occurred_at": at,
              "account_id": f"poison-{n}", "user_id": "u", "action": "x" * 2 * 1024 * 1024}  # fmt: skip
     return {"topic": "activity", "key": f"poison-{n}", "value": value}
 
 
-def _control(n: int) -> dict[str, Any]:
+def _control(n: int, _: str) -> dict[str, Any]:
     return {"topic": "activity", "key": f"poison-{n}", "value": "\x01" * 400_000}
 
 
-def _forever(n: int) -> dict[str, Any]:
-    value = {"event_id": f"poison-forever-{n}", "occurred_at": "2026-02-01T00:00:00Z",
+def _forever(n: int, at: str) -> dict[str, Any]:
+    value = {"event_id": f"poison-forever-{n}", "occurred_at": at,
              "account_id": f"poison-{n}", "amount": "120.00", "currency": "USD",
              "interval": "year", "interval_count": 100_000}  # fmt: skip
     return {"topic": "payments", "key": f"poison-{n}", "value": value}
@@ -65,6 +66,7 @@ KINDS: dict[str, Poison] = {
 }
 EXPECTED_REASON = {"year 9999": "future", "2 MB value": "too_large",
                    "400 KB of control bytes": "not_json"}  # fmt: skip
+"""The `error.type` of each kind's dead letters."""
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -82,8 +84,20 @@ def _with_poison(base: list[str], poison: Poison, copies: int) -> list[str]:
     lines = list(base)
     step = max(1, len(lines) // (copies + 1))
     for n in range(copies, 0, -1):
-        lines.insert(n * step, json.dumps(poison(n)))
+        lines.insert(n * step, json.dumps(poison(n, _time_near(lines, n * step))))
     return lines
+
+
+def _time_near(lines: list[str], index: int) -> str:
+    """The `occurred_at` of the first good line from `index` on (the stream time there)."""
+    for line in lines[index:]:
+        try:
+            value = json.loads(line).get("value")
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("occurred_at"), str):
+            return value["occurred_at"]
+    raise ValueError("no event after the insertion point")
 
 
 def main() -> int:
@@ -152,7 +166,7 @@ def main() -> int:
 
 def _reasons(path: Path) -> Counter[str]:
     with path.open("rb") as handle:
-        return Counter(str(json.loads(line)["reason"]) for line in handle if line.strip())
+        return Counter(str(json.loads(line)["error"]["type"]) for line in handle if line.strip())
 
 
 def _snapshot(path: Path) -> dict[str, Any]:
