@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.demo import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
 
+BIG_BYTES = 2 * 1024 * 1024
 Poison = Callable[[int, str], dict[str, Any]]
 """A poison line: its number and the `occurred_at` of the line it is put before."""
 
@@ -42,7 +43,7 @@ def _far(n: int, _: str) -> dict[str, Any]:
 
 def _big(n: int, at: str) -> dict[str, Any]:
     value = {"event_id": f"poison-big-{n}", "occurred_at": at,
-             "account_id": f"poison-{n}", "user_id": "u", "action": "x" * 2 * 1024 * 1024}  # fmt: skip
+             "account_id": f"poison-{n}", "user_id": "u", "action": "x" * BIG_BYTES}  # fmt: skip
     return {"topic": "activity", "key": f"poison-{n}", "value": value}
 
 
@@ -96,7 +97,7 @@ def _time_near(lines: list[str], index: int) -> str:
         except ValueError:
             continue
         if isinstance(value, dict) and isinstance(value.get("occurred_at"), str):
-            return value["occurred_at"]
+            return str(value["occurred_at"])
     raise ValueError("no event after the insertion point")
 
 
@@ -141,8 +142,10 @@ def main() -> int:
         print(f"run {run + 1} of {args.runs} done", file=sys.stderr)
 
     base_s, base_mb = statistics.median(times["base"]), statistics.median(peaks["base"])
-    print(f"| {len(base):,} base lines, {args.copies} copies of each poison, median of "
-          f"{args.runs} | seconds | vs base | extra s per line | peak MB | dead letters |")  # fmt: skip
+    print(
+        f"| {len(base):,} base lines, {args.copies} copies of each poison, median of "
+        f"{args.runs} | seconds | vs base | extra s per line | peak MB | dead letters |"
+    )
     print("|---|---|---|---|---|---|")
     print(f"| base | {base_s:.2f} | 1.00 | - | {base_mb:.0f} | - |")
     failures = []
