@@ -20,9 +20,11 @@ from state.engine import Engine
 from state.figures import Partial
 from state.mrr import Account, CohortMovements, DayMovements
 from state.nps import NpsDay
+from state.people import person_key
 from state.timers import TimerKind
 
-FORMAT = 2
+FORMAT = 3
+"""3: users and respondents as one key each (state/people.py); 2 (pairs) is still read."""
 Json = dict[str, Any]
 
 _ACCOUNT_FIELDS = (
@@ -32,7 +34,7 @@ _ACCOUNT_FIELDS = (
 )  # fmt: skip
 
 
-def _bucket_to_json(bucket: DayMovements) -> list[Any]:
+def bucket_to_json(bucket: DayMovements) -> list[Any]:
     return [
         str(bucket.new), bucket.new_count, str(bucket.expansion), bucket.expansion_count,
         str(bucket.contraction), bucket.contraction_count, str(bucket.churned),
@@ -44,7 +46,7 @@ def _bucket_to_json(bucket: DayMovements) -> list[Any]:
     ]  # fmt: skip
 
 
-def _bucket_from_json(raw: list[Any]) -> DayMovements:
+def bucket_from_json(raw: list[Any]) -> DayMovements:
     return DayMovements(
         new=Decimal(raw[0]), new_count=raw[1], expansion=Decimal(raw[2]),
         expansion_count=raw[3], contraction=Decimal(raw[4]), contraction_count=raw[5],
@@ -57,7 +59,7 @@ def _bucket_from_json(raw: list[Any]) -> DayMovements:
     )  # fmt: skip
 
 
-def _days_to_json(days: dict[int, Any], encode: Any) -> list[list[Any]]:
+def days_to_json(days: dict[int, Any], encode: Any) -> list[list[Any]]:
     return [[day, encode(value)] for day, value in sorted(days.items())]
 
 
@@ -67,12 +69,12 @@ def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
         "stream_time": stream_time,
         "mrr": str(partial.mrr),
         "paying": partial.paying,
-        "movement_days": _days_to_json(dict(partial.movement_days), _bucket_to_json),
-        "activity_days": _days_to_json(dict(partial.activity_days), int),
-        "nps_days": _days_to_json(
+        "movement_days": days_to_json(dict(partial.movement_days), bucket_to_json),
+        "activity_days": days_to_json(dict(partial.activity_days), int),
+        "nps_days": days_to_json(
             dict(partial.nps_days), lambda d: [d.promoters, d.passives, d.detractors]
         ),
-        "signup_days": _days_to_json(dict(partial.signup_days), int),
+        "signup_days": days_to_json(dict(partial.signup_days), int),
         "events": partial.events,
         "duplicates": partial.duplicates,
         "dead_letters": partial.dead_letters,
@@ -84,7 +86,7 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
     partial = Partial(
         mrr=Decimal(raw["mrr"]),
         paying=raw["paying"],
-        movement_days={day: _bucket_from_json(b) for day, b in raw["movement_days"]},
+        movement_days={day: bucket_from_json(b) for day, b in raw["movement_days"]},
         activity_days={day: count for day, count in raw["activity_days"]},
         nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
         signup_days={day: count for day, count in raw["signup_days"]},
@@ -121,13 +123,13 @@ def engine_to_json(engine: Engine) -> Json:
             account_id: [str(a.mrr), *(getattr(a, f) for f in _ACCOUNT_FIELDS)]
             for account_id, a in ledger.accounts.items()
         },
-        "movement_days": _days_to_json(ledger.days, _bucket_to_json),
-        "users": [[a, u, day] for (a, u), day in engine.activity.day_of.items()],
-        "respondents": [[a, u, at, score] for (a, u), (at, score) in engine.nps.latest.items()],
+        "movement_days": days_to_json(ledger.days, bucket_to_json),
+        "users": sorted([user, day] for user, day in engine.activity.day_of.items()),
+        "respondents": sorted([r, at, score] for r, (at, score) in engine.nps.latest.items()),
         "first_signups": engine.signups.day_of,
         "seen_billing": [[k, engine.seen.billing[k]] for k in engine.seen.billing_arrivals],
         "seen_volume": engine.seen.volume_entries(),
-        "timers": [[at, seq, int(kind), a] for at, seq, kind, a in engine.timers.heap],
+        "timers": [[at, seq, int(kind), a] for at, seq, kind, a in sorted(engine.timers.heap)],
         "timer_seq": engine.timers.seq,
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
     }
@@ -135,8 +137,15 @@ def engine_to_json(engine: Engine) -> Json:
 
 def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     """An engine equal to the one `engine_to_json` saw, ready to go on."""
-    if raw.get("format") != FORMAT:
+    if raw.get("format") not in (2, FORMAT):
         raise ValueError(f"unknown engine state format {raw.get('format')!r}")
+    if raw["format"] == 2:
+        raw = raw | {
+            "users": [[person_key(a, u), day] for a, u, day in raw["users"]],
+            "respondents": [
+                [person_key(a, u), at, score] for a, u, at, score in raw["respondents"]
+            ],
+        }
     engine = Engine(config)
     engine.stream_time = raw["stream_time"]
     engine.events, engine.duplicates, engine.dead_letters = raw["counters"]
@@ -148,11 +157,11 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         for name, value in zip(_ACCOUNT_FIELDS, fields, strict=True):
             setattr(account, name, value)
         ledger.accounts[account_id] = account
-    ledger.days = {day: _bucket_from_json(b) for day, b in raw["movement_days"]}
+    ledger.days = {day: bucket_from_json(b) for day, b in raw["movement_days"]}
     kept_from, nps_kept_from = engine.kept_from()
-    engine.activity.restore({(a, u): day for a, u, day in raw["users"]}, kept_from)
-    for account_id, user_id, at, score in raw["respondents"]:
-        engine.nps.latest[(account_id, user_id)] = (at, score)
+    engine.activity.restore({user: day for user, day in raw["users"]}, kept_from)
+    for respondent, at, score in raw["respondents"]:
+        engine.nps.latest[respondent] = (at, score)
         day = at // US_PER_DAY
         if day >= nps_kept_from:
             engine.nps.by_day.setdefault(day, NpsDay()).add(score, 1)
@@ -161,8 +170,9 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         engine.seen.add_billing(key, day)
     for applied_at, key in raw["seen_volume"]:
         engine.seen.add_volume(key, applied_at)
-    engine.timers.heap = [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]]
-    engine.timers.seq = raw["timer_seq"]
+    engine.timers.restore(
+        [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]], raw["timer_seq"]
+    )
     engine.day_closes = {day: DayClose(*close) for day, *close in raw["day_closes"]}
     engine.restore_day()
     return engine

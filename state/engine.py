@@ -67,6 +67,7 @@ class Engine(EventRules):
         "signups",
         "stream_time",
         "timers",
+        "touched",
         "windows",
     )  # fmt: skip
 
@@ -88,6 +89,8 @@ class Engine(EventRules):
         self.signups = signup_book()
         self.seen = SeenIds()
         self.timers = TimerQueue()
+        self.touched: set[str] = set()
+        """Accounts an event or a timer may have changed since the last checkpoint took them."""
         self.stream_time: int | None = None
         self._day: int | None = None
         self.events = 0
@@ -157,6 +160,7 @@ class Engine(EventRules):
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
         changed |= self._handlers[type(event)](event, at)
+        self.touched.add(account_id)
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
         return self._outcome(changed, event_id, account_id)
@@ -195,10 +199,14 @@ class Engine(EventRules):
             del self.day_closes[gone]
 
     def restore_day(self) -> None:
-        """Re-derive the current day after `stream_time` was set from a checkpoint."""
-        self._day = self.day
+        """Re-derive the current day after `stream_time` was set from a checkpoint, and
+        forget the remembered ids past their horizons (a checkpoint may hold more)."""
+        self._day = day = self.day
         if self.day_closes:
             self._last_close = self.day_closes[max(self.day_closes)]
+        if self.stream_time is not None and day is not None:
+            self.seen.forget_volume_through(self.stream_time - self._dedupe)
+            self.seen.forget_billing_before(day - self._lateness_days)
 
     def kept_from(self) -> tuple[int, int]:
         """First day still kept in the histograms: (activity and signups, NPS)."""

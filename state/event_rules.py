@@ -30,6 +30,7 @@ from state.figures import Group
 from state.money import ZERO, monthly_amount
 from state.mrr import Account, Change, MrrBook
 from state.nps import NpsBook
+from state.people import person_key
 from state.risk import BIT, CLOSED_BY_CHURN, CLOSED_BY_PAYING_AGAIN
 from state.timers import TimerKind, TimerQueue
 
@@ -49,6 +50,7 @@ class EventRules:
     nps: NpsBook
     signups: DayIndex[str]
     timers: TimerQueue
+    touched: set[str]
     stream_time: int | None
     alert_rules: AlertRules
     day_closes: dict[int, DayClose]
@@ -70,6 +72,7 @@ class EventRules:
         while (timer := self.timers.next_due(now)) is not None:
             at, _, kind, account_id = timer
             account = self.ledger.accounts[account_id]
+            self.touched.add(account_id)
             if kind is TimerKind.USAGE:
                 self._check_usage(account_id, account, at)
                 continue
@@ -198,11 +201,11 @@ class EventRules:
             if account.usage_check_at is None:
                 account.usage_check_at = at + self._usage_drop
                 self.timers.schedule(account.usage_check_at, TimerKind.USAGE, event.account_id)
-        user = (event.account_id, event.user_id)
+        user = person_key(event.account_id, event.user_id)
         return Group.ACTIVITY if self.activity.record(user, at // US_PER_DAY) else 0
 
     def _survey(self, event: Survey, at: int) -> int:
-        respondent = (event.account_id, event.user_id)
+        respondent = person_key(event.account_id, event.user_id)
         if not self.nps.respond(respondent, at, at // US_PER_DAY, event.score):
             return 0
         account = self.ledger.account(event.account_id)

@@ -1,7 +1,8 @@
 """Survey respondents by the day of their latest response.
 
-Each respondent `(account_id, user_id)` counts once, by the latest response; a
-newer response replaces it (assignment), an older one changes nothing.
+Each respondent `(account_id, user_id)` (one string, state/people.py) counts once,
+by the latest response; a newer response replaces it (assignment), an older one
+changes nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from state.clock import day_of
+from state.people import Person
 
-Respondent = tuple[str, str]
+Respondent = Person
 
 
 @dataclass(slots=True)
@@ -29,11 +31,13 @@ class NpsDay:
 
 
 class NpsBook:
-    __slots__ = ("by_day", "latest")
+    __slots__ = ("by_day", "changed", "latest")
 
     def __init__(self) -> None:
         self.latest: dict[Respondent, tuple[int, int]] = {}
         self.by_day: dict[int, NpsDay] = {}
+        self.changed: set[Respondent] = set()
+        """Respondents answered or forgotten since the last checkpoint took them."""
 
     def respond(self, respondent: Respondent, at: int, day: int, score: int) -> bool:
         """True when the respondent's latest response changed (METRICS.md: latest wins)."""
@@ -46,6 +50,7 @@ class NpsBook:
             if old_bucket is not None:
                 old_bucket.add(previous_score, -1)
         self.latest[respondent] = (at, score)
+        self.changed.add(respondent)
         bucket = self.by_day.get(day)
         if bucket is None:
             bucket = self.by_day[day] = NpsDay()
@@ -59,3 +64,4 @@ class NpsBook:
             del self.by_day[old]
         for respondent in [r for r, (at, _) in self.latest.items() if day_of(at) < day]:
             del self.latest[respondent]
+            self.changed.add(respondent)

@@ -43,6 +43,18 @@ class Telemetry:
     dead_letters: Counter[str] = field(default_factory=Counter)
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
+    checkpoints: int = 0
+    checkpoint_records: int = 0
+    checkpoint_bytes: int = 0
+    checkpoint_seconds: float = 0.0
+    """Partition checkpoints written, their changelog records and bytes (keys and values),
+    and the seconds spent making and storing them (the broker's acknowledgement excluded)."""
+
+    def checkpointed(self, records: int, size: int, seconds: float) -> None:
+        self.checkpoints += 1
+        self.checkpoint_records += records
+        self.checkpoint_bytes += size
+        self.checkpoint_seconds += seconds
 
     def count(self, rejection: str | None, *, duplicate: bool, latency_s: float) -> None:
         """One record applied: a dead letter (by reason), a duplicate, or an event."""
@@ -145,7 +157,20 @@ def families(
         sum_value=telemetry.latency_sum,
         unit="seconds",
     )
-    return [figure, applied, duplicates, dead, lag_family, latency]
+    checkpoint_families = []
+    for name, text, value in (
+        ("checkpoints", "Partition checkpoints written", telemetry.checkpoints),
+        ("checkpoint_records", "Changelog records written by checkpoints",
+         telemetry.checkpoint_records),
+        ("checkpoint_bytes", "Changelog bytes (keys and values) written by checkpoints",
+         telemetry.checkpoint_bytes),
+        ("checkpoint_seconds", "Seconds spent making and storing checkpoints",
+         telemetry.checkpoint_seconds),
+    ):  # fmt: skip
+        family = CounterMetricFamily(f"growthstream_{name}", text)
+        family.add_metric([], value)
+        checkpoint_families.append(family)
+    return [figure, applied, duplicates, dead, lag_family, latency, *checkpoint_families]
 
 
 def openmetrics_text(

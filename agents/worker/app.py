@@ -92,7 +92,7 @@ class GrowthWorker:
             SeriesWriter(settings, self.redis), partials, clock,
         )  # fmt: skip
         self.checkpointer = Checkpointer(
-            app, self.partitions, self.checkpoints, self.outputs, self.redis
+            app, self.partitions, self.checkpoints, self.outputs, self.redis, self.telemetry
         )
         for name in settings.input_topics():
             topic = app.topic(name, partitions=n, acks=False, **raw)

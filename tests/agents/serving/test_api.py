@@ -214,6 +214,8 @@ def test_openmetrics_exposition_parses_and_holds_every_count() -> None:
     telemetry.count("late", duplicate=False, latency_s=0.2)
     telemetry.count("not_json", duplicate=False, latency_s=0.2)
     telemetry.count("late", duplicate=False, latency_s=0.2)
+    telemetry.checkpointed(120, 9_000, 0.25)
+    telemetry.checkpointed(3, 400, 0.5)
     snapshot = _snapshot()
     text = openmetrics_text(snapshot, telemetry, {("signups", 0): 4, ("payments", 1): None})
     assert text.endswith(b"# EOF\n")
@@ -235,6 +237,10 @@ def test_openmetrics_exposition_parses_and_holds_every_count() -> None:
     assert value("growthstream_dead_letters", reason="late") == 2
     assert value("growthstream_dead_letters", reason="not_json") == 1
     assert value("growthstream_consumer_lag", "", topic="signups", partition="0") == 4
+    assert value("growthstream_checkpoints") == 2
+    assert value("growthstream_checkpoint_records") == 123
+    assert value("growthstream_checkpoint_bytes") == 9_400
+    assert value("growthstream_checkpoint_seconds") == pytest.approx(0.75)
     lag_samples = families["growthstream_consumer_lag"].samples
     assert [s.labels["topic"] for s in lag_samples] == ["signups"]  # unknown lag: no sample
     histogram = "growthstream_processing_latency_seconds"
