@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -41,7 +42,22 @@ def _rfc3339_shape(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_rfc3339_shape)]
+def _utc_instant(value: datetime) -> datetime:
+    """An instant of years 1-9999 in UTC (`9999-12-31T23:00:00-05:00` is not): the engine and
+    every output work in UTC."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("outside the years 1-9999 in UTC") from None
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    Field(strict=False),
+    BeforeValidator(_rfc3339_shape),
+    AfterValidator(_utc_instant),
+]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Score = Annotated[int, Field(ge=0, le=10)]
 MAX_AMOUNT = Decimal("1e12")
@@ -77,19 +93,6 @@ class Event(BaseModel):
     event_id: Id
     occurred_at: Timestamp
     account_id: Id
-
-    @model_validator(mode="after")
-    def _instants_in_range(self) -> Event:
-        """Every timestamp must be an instant of years 1-9999 in UTC (`9999-12-31T23:00:00-05:00`
-        is not): the engine and every output work in UTC."""
-        for name in ("occurred_at", "effective_at"):
-            moment = getattr(self, name, None)
-            if moment is not None:
-                try:
-                    moment.astimezone(UTC)
-                except OverflowError:
-                    raise ValueError(f"{name} is outside the years 1-9999 in UTC") from None
-        return self
 
 
 class Signup(Event):

@@ -172,7 +172,11 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
         billing, volume = by_generation.setdefault(generation, ([], []))
         billing += buckets[generation, part][0]
         volume += buckets[generation, part][1]
-    for generation, (billing, volume) in by_generation.items():
-        engine.seen.restore_generation(generation, billing, volume)
+    billing_from, volume_after = engine.id_horizons()
+    engine.seen.restore(
+        ((g, billing, volume) for g, (billing, volume) in by_generation.items()),
+        billing_from,
+        volume_after,
+    )
     engine.restore_day()
     return engine

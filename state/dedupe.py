@@ -25,11 +25,12 @@ both queues drop a prefix in arrival order.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import deque
 from collections.abc import Iterable
 from hashlib import blake2b
-from typing import Any, Final
+from typing import Final
 
 KEY_BITS: Final = 60
 CHUNK: Final = 4096
@@ -44,42 +45,46 @@ def event_key(account_id: str, event_id: str) -> int:
 
 class _Segments:
     """How many of a queue's entries, in arrival order, each checkpoint generation wrote
-    ([generation, still held, written]); the last one (generation None) holds those not
-    yet written."""
+    ([generation, still held, written]); the entries after the last one are not yet
+    written. Counted when a checkpoint closes a generation and when entries are dropped,
+    never per entry added."""
 
-    __slots__ = ("expired", "queue")
+    __slots__ = ("expired", "held", "queue")
 
     def __init__(self) -> None:
-        self.queue: deque[list[Any]] = deque([[None, 0, 0]])
+        self.queue: deque[list[int]] = deque()
+        self.held = 0
+        """Entries of the written generations still in the queue."""
         self.expired: list[tuple[int, int]] = []
         """(generation, entries it wrote) of the generations whose entries are all gone."""
 
-    def added(self, count: int = 1) -> None:
-        self.queue[-1][1] += count
-
     def dropped(self, count: int) -> None:
+        """The first `count` entries left the queue (written ones first: they are older)."""
         queue = self.queue
-        while count:
+        while count and queue:
             first = queue[0]
-            held = first[1]
-            if held > count or len(queue) == 1:
-                first[1] = held - min(held, count)
-                return
-            count -= held
-            queue.popleft()
-            self.expired.append((first[0], first[2]))
+            take = min(first[1], count)
+            first[1] -= take
+            self.held -= take
+            count -= take
+            if not first[1]:
+                queue.popleft()
+                self.expired.append((first[0], first[2]))
 
-    def close(self, generation: int) -> int:
-        """Name the unwritten entries as `generation`'s; how many they are."""
-        last = self.queue[-1]
-        count: int = last[1]
+    def close(self, generation: int, total: int) -> int:
+        """Name the unwritten entries (of `total` in the queue) as `generation`'s; how many."""
+        count = total - self.held
         if count:
-            last[0], last[2] = generation, count
-            self.queue.append([None, 0, 0])
+            self.queue.append([generation, count, count])
+            self.held += count
         return count
 
-    def restored(self, generation: int, count: int) -> None:
-        self.queue.insert(len(self.queue) - 1, [generation, count, count])
+    def restored(self, generation: int, held: int, written: int) -> None:
+        if held:
+            self.queue.append([generation, held, written])
+            self.held += held
+        else:
+            self.expired.append((generation, written))
 
     def take_expired(self) -> list[tuple[int, int]]:
         gone, self.expired = self.expired, []
@@ -87,18 +92,15 @@ class _Segments:
 
     def reopen(self) -> None:
         """Every entry unwritten again; the generations that held them are expired."""
-        total = 0
-        for generation, held, written in self.queue:
-            total += held
-            if generation is not None:
-                self.expired.append((generation, written))
-        self.queue = deque([[None, total, 0]])
+        self.expired += [(generation, written) for generation, _, written in self.queue]
+        self.queue.clear()
+        self.held = 0
 
 
 class SeenIds:
     __slots__ = (
         "_billing_segments", "_volume_queue", "_volume_segments", "billing",
-        "billing_arrivals", "volume",
+        "billing_arrivals", "volume", "volume_oldest",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -112,6 +114,9 @@ class SeenIds:
         """(stream times, keys) chunks in application order, for exact expiry."""
         self._billing_segments = _Segments()
         self._volume_segments = _Segments()
+        self.volume_oldest: float = math.inf
+        """When the oldest remembered activity/survey id was applied (inf: none): the engine
+        calls `forget_volume_through` only once stream time has moved `H` past it."""
 
     def __len__(self) -> int:
         return len(self.billing) + len(self.volume)
@@ -122,17 +127,17 @@ class SeenIds:
     def add_billing(self, key: int, day: int) -> None:
         self.billing[key] = day
         self.billing_arrivals.append(key)
-        self._billing_segments.added()
 
     def add_volume(self, key: int, applied_at: int) -> None:
         self.volume.add(key)
         queue = self._volume_queue
+        if not queue:
+            self.volume_oldest = applied_at
         if not queue or len(queue[-1][0]) >= CHUNK:
             queue.append((array("q"), array("q")))
         times, keys = queue[-1]
         times.append(applied_at)
         keys.append(key)
-        self._volume_segments.added()
 
     def volume_entries(self) -> list[tuple[int, int]]:
         """(applied at, key) of every remembered activity/survey id, oldest first."""
@@ -152,6 +157,8 @@ class SeenIds:
     def forget_volume_through(self, moment: int) -> None:
         """Forget the activity/survey ids applied at or before `moment` (W - H)."""
         queue, volume = self._volume_queue, self.volume
+        if not queue or queue[0][0][0] > moment:
+            return
         dropped = 0
         while queue:
             times, keys = queue[0]
@@ -171,12 +178,13 @@ class SeenIds:
             break
         if dropped:
             self._volume_segments.dropped(dropped)
+        self.volume_oldest = queue[0][0][0] if queue else math.inf
 
     def take_new(self, generation: int) -> tuple[list[list[int]], list[list[int]]]:
         """The ids added since the last call, now `generation`'s: ([[key, day], ...] of
         billing ids, [[applied at, key], ...] of activity/survey ids), oldest first."""
-        billing = self._billing_segments.close(generation)
-        volume = self._volume_segments.close(generation)
+        billing = self._billing_segments.close(generation, len(self.billing_arrivals))
+        volume = self._volume_segments.close(generation, len(self.volume))
         arrivals = self.billing_arrivals
         new_billing = [
             [key, self.billing[key]]
@@ -205,21 +213,29 @@ class SeenIds:
         ids are all forgotten since the last call."""
         return self._billing_segments.take_expired(), self._volume_segments.take_expired()
 
-    def restore_generation(
-        self, generation: int, billing: Iterable[list[int]], volume: Iterable[list[int]]
+    def restore(
+        self,
+        generations: Iterable[tuple[int, list[list[int]], list[list[int]]]],
+        billing_from: int | None,
+        volume_after: int | None,
     ) -> None:
-        """Add one checkpoint generation's ids (call in generation order, then forget
-        through the horizons)."""
-        billing_count = volume_count = 0
-        for key, day in billing:
-            self.add_billing(key, day)
-            billing_count += 1
-        for applied_at, key in volume:
-            self.add_volume(key, applied_at)
-            volume_count += 1
-        self._billing_segments.added(-billing_count)
-        self._volume_segments.added(-volume_count)
-        if billing_count:
-            self._billing_segments.restored(generation, billing_count)
-        if volume_count:
-            self._volume_segments.restored(generation, volume_count)
+        """Load checkpoint generations (in order: generation, billing [key, day] ids, activity
+        and survey [applied at, key] ids) into an empty instance, without the ids the running
+        engine had forgotten: the billing ids before the first one of a day >= `billing_from`
+        (D - L), the activity and survey ids applied at or before `volume_after` (W - H)."""
+        skipping = billing_from is not None
+        for generation, billing, volume in generations:
+            kept_billing = 0
+            for key, day in billing:
+                if skipping and day < billing_from:  # type: ignore[operator]
+                    continue
+                skipping = False
+                self.add_billing(key, day)
+                kept_billing += 1
+            kept_volume = 0
+            for applied_at, key in volume:
+                if volume_after is None or applied_at > volume_after:
+                    self.add_volume(key, applied_at)
+                    kept_volume += 1
+            self._billing_segments.restored(generation, kept_billing, len(billing))
+            self._volume_segments.restored(generation, kept_volume, len(volume))

@@ -148,7 +148,8 @@ class Engine(EventRules):
             if self._day is not None and day > self._day:
                 self._close_days_before(day)
             self.stream_time = now = at
-            seen.forget_volume_through(at - self._dedupe)
+            if at - self._dedupe >= seen.volume_oldest:
+                seen.forget_volume_through(at - self._dedupe)
             if day != self._day:
                 self._forget_old_days(day)
                 changed = Group.ALL
@@ -199,14 +200,18 @@ class Engine(EventRules):
             del self.day_closes[gone]
 
     def restore_day(self) -> None:
-        """Re-derive the current day after `stream_time` was set from a checkpoint, and
-        forget the remembered ids past their horizons (a checkpoint may hold more)."""
-        self._day = day = self.day
+        """Re-derive the current day after `stream_time` was set from a checkpoint."""
+        self._day = self.day
         if self.day_closes:
             self._last_close = self.day_closes[max(self.day_closes)]
-        if self.stream_time is not None and day is not None:
-            self.seen.forget_volume_through(self.stream_time - self._dedupe)
-            self.seen.forget_billing_before(day - self._lateness_days)
+
+    def id_horizons(self) -> tuple[int | None, int | None]:
+        """(the first day whose billing ids are remembered, the stream time at or before which
+        activity and survey ids were forgotten); None before the first event."""
+        now, day = self.stream_time, self.day
+        if now is None or day is None:
+            return None, None
+        return day - self._lateness_days, now - self._dedupe
 
     def kept_from(self) -> tuple[int, int]:
         """First day still kept in the histograms: (activity and signups, NPS)."""

@@ -171,6 +171,12 @@ BAD: list[tuple[str, str, bytes, str]] = [
     ("effective_at before occurred_at across offsets", "cancellations",
      with_("cancellations", effective_at="2026-03-01T13:00:00+02:00"),
      Reason.EFFECTIVE_BEFORE_OCCURRED),
+    ("occurred_at past the year 9999 in UTC", "activity",
+     with_("activity", occurred_at="9999-12-31T23:00:00-05:00"), Reason.INVALID_VALUE),
+    ("occurred_at before the year 1 in UTC", "signups",
+     with_("signups", occurred_at="0001-01-01T00:30:00+01:00"), Reason.INVALID_VALUE),
+    ("effective_at past the year 9999 in UTC", "cancellations",
+     with_("cancellations", effective_at="9999-12-31T23:30:00-01:00"), Reason.INVALID_VALUE),
     # --- ids -----------------------------------------------------------------------------------
     ("event_id of 0 chars", "payments", with_("payments", event_id=""), Reason.INVALID_VALUE),
     ("event_id of 129 chars", "payments", with_("payments", event_id="x" * 129),

@@ -173,3 +173,21 @@ def test_everything_once_then_changes_from_a_legacy_checkpoint() -> None:
     feed(engine, events[700:])
     changelog.write(changed_records(legacy, 2))
     _same(changelog.restore(), engine)
+
+
+def test_an_id_forgotten_and_applied_again_is_remembered_after_a_restore() -> None:
+    """A copy past the horizon is an event again and is remembered anew, while the older
+    generation that first held its id still has ids alive: a restore keeps the new one."""
+    config = dataclasses.replace(CONFIG, dedupe_hours=1)
+    first, second = active("a1", "u1", 1, hour=0, event_id="e1"), active("a1", "u2", 1, hour=0.9)
+    later = active("a1", "u3", 1, hour=1.5)
+    copy = active("a1", "u1", 1, hour=1.6, event_id="e1")
+    copy_again = active("a1", "u1", 1, hour=1.7, event_id="e1")
+    straight, running, changelog = Engine(config), Engine(config), Changelog()
+    for generation, batch in enumerate(([first, second], [later, copy], [copy_again]), 1):
+        feed(straight, batch)
+        feed(running, batch)
+        changelog.write(changed_records(running, generation))
+        running = changelog.restore(config)
+    _same(running, straight)
+    assert (straight.events, straight.duplicates) == (4, 1)  # the copy an event, its copy not
