@@ -53,6 +53,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured_topics(settings: Settings) -> dict[object, str]:
+    """The demo writes the default topic names: each one as this run's settings name it
+    (`GROWTH_TOPIC_SIGNUPS`, ...), so the stream goes to, and replays from, those topics."""
+    inputs = ("signups", "payments", "cancellations", "activity", "surveys")
+    return {
+        Settings.model_fields[f"topic_{name}"].default: getattr(settings, f"topic_{name}")
+        for name in inputs
+    }
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agents.cli.dashboard import render
     from agents.demo import DEMO_FX_RATES, WorldSpec, generate
@@ -61,7 +71,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise UsageError("--rate paces the messages sent to Kafka: it needs --kafka")
     settings = load_settings(fx_rates={**DEMO_FX_RATES, **Settings().fx_rates})
     spec = WorldSpec(seed=args.seed, accounts=args.accounts, days=args.days)
-    lines = [dumps(line).encode() for line in generate(spec)]
+    names = _configured_topics(settings)
+    lines = [dumps({**line, "topic": names.get(line["topic"], line["topic"])}).encode()
+             for line in generate(spec)]  # fmt: skip
     if args.out:
         try:
             Path(args.out).write_bytes(b"".join(line + b"\n" for line in lines))

@@ -95,6 +95,21 @@ def test_user_errors_exit_2_with_one_line(
     assert err.startswith("growthstream: ") and message in err and "\n" not in err
 
 
+def test_demo_writes_the_configured_topic_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GROWTH_TOPIC_ACTIVITY", "product-activity")
+    monkeypatch.setenv("GROWTH_TOPIC_PAYMENTS", "billing-payments")
+    out = tmp_path / "demo.jsonl"
+    assert main(["demo", "--accounts", "20", "--days", "30", "--out", str(out)]) == 0
+    topics = {json.loads(line)["topic"] for line in out.read_text().splitlines()}
+    assert topics == {"signups", "billing-payments", "cancellations", "product-activity", "surveys"}
+    shown = capsys.readouterr().out
+    monkeypatch.setenv("GROWTH_FX_RATES", '{"USD": 1, "EUR": 1.08, "GBP": 1.27}')
+    assert main(["replay", str(out), "--snapshot", str(tmp_path / "s.json")]) == 0
+    assert f"{json.loads((tmp_path / 's.json').read_text())['mrr']:,.2f}" in shown
+
+
 def test_demo_is_deterministic_and_its_stream_replays_to_the_same_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
