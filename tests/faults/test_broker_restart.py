@@ -8,6 +8,7 @@ import time
 
 from agents.kafka.topics import ensure_topics
 from models.settings import Settings
+from tests.support.environment import services_environment
 from tests.support.faults import (
     Producer,
     assert_worker_holds,
@@ -24,7 +25,7 @@ DOWN_S = 3
 def services(verb: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(ROOT / "scripts" / "services"), verb],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True, text=True, timeout=180, env=services_environment(),
     )  # fmt: skip
 
 
