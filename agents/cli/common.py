@@ -75,21 +75,21 @@ def writer(stack: ExitStack, path: str | None) -> Callable[[Record], None] | Non
 
 def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
     """One JSON line per account: `{"account_id": ..., ...its read-model row}`."""
-    text = "".join(
-        dumps({"account_id": account_id, **view.model_dump()}) + "\n"
-        for account_id, view in accounts.items()
+    _write_text(
+        path,
+        "".join(
+            dumps({"account_id": account_id, **view.model_dump()}) + "\n"
+            for account_id, view in accounts.items()
+        ),
     )
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def write_json(path: str, value: Any) -> None:
-    text = dumps(value) + "\n"
+    _write_text(path, dumps(value) + "\n")
+
+
+def _write_text(path: str, text: str) -> None:
+    """`text` to `path` (`-` = stdout); an unwritable path is a usage error, not a traceback."""
     if path == "-":
         sys.stdout.write(text)
         return

@@ -6,16 +6,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from agents.kafka.topics import ensure_topics
 from models.settings import Settings
 from tests.support.environment import services_environment
-from tests.support.faults import (
-    Producer,
-    assert_worker_holds,
-    expected_of,
-    fault_stream,
-    when_counted,
-)
+from tests.support.faults import assert_worker_holds, two_workers_then_the_stream, when_counted
 from tests.support.services import services_unavailable
 from tests.support.workers import ROOT, Workers
 
@@ -32,16 +25,8 @@ def services(verb: str) -> subprocess.CompletedProcess[str]:
 def test_the_broker_killed_and_restarted_mid_stream(settings: Settings, group: Workers) -> None:
     if services("status").returncode != 0:
         services_unavailable("the broker-restart fault kills the broker of scripts/services")
-    lines = fault_stream(settings, seed=46)
-    expected = expected_of(settings, lines)
-    ensure_topics(settings)
-    group.start(1)
-    group.start(2)
-    group.wait_ready(1)
-    group.wait_ready(2)
-    producer = Producer(lines, settings)
-    producer.start()
-    when_counted(settings, 0.4, len(lines), group)
+    run = two_workers_then_the_stream(settings, group, seed=46)
+    when_counted(settings, 0.4, len(run.lines), group)
     killed = services("kill-kafka")
     assert killed.returncode == 0, killed.stderr
     try:
@@ -49,5 +34,5 @@ def test_the_broker_killed_and_restarted_mid_stream(settings: Settings, group: W
     finally:
         started = services("start-kafka")
     assert started.returncode == 0, started.stderr
-    producer.finish()
-    assert_worker_holds(settings, expected, group)
+    run.producer.finish()
+    assert_worker_holds(settings, run.expected, group)

@@ -9,15 +9,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from agents.kafka.topics import ensure_topics
 from models.settings import Settings
-from tests.support.faults import (
-    Producer,
-    assert_worker_holds,
-    expected_of,
-    fault_stream,
-    when_counted,
-)
+from tests.support.faults import assert_worker_holds, two_workers_then_the_stream, when_counted
 from tests.support.redis_server import RedisServer
 from tests.support.workers import Workers, wait_for_figures
 
@@ -34,21 +27,13 @@ def test_redis_stopped_for_30s_mid_stream(
 ) -> None:
     settings, group = on_own_redis(settings, own_redis, tmp_path)
     try:
-        lines = fault_stream(settings, seed=44)
-        expected = expected_of(settings, lines)
-        ensure_topics(settings)
-        group.start(1)
-        group.start(2)
-        group.wait_ready(1)
-        group.wait_ready(2)
-        producer = Producer(lines, settings)
-        producer.start()
-        when_counted(settings, 0.3, len(lines), group)
+        run = two_workers_then_the_stream(settings, group, seed=44)
+        when_counted(settings, 0.3, len(run.lines), group)
         own_redis.stop()
         time.sleep(OUTAGE_S)
         own_redis.start()  # empty: no persistence
-        producer.finish()
-        assert_worker_holds(settings, expected, group)
+        run.producer.finish()
+        assert_worker_holds(settings, run.expected, group)
     finally:
         group.stop_all()
 
@@ -58,17 +43,10 @@ def test_redis_killed_and_restarted_empty_after_the_worker_caught_up(
 ) -> None:
     settings, group = on_own_redis(settings, own_redis, tmp_path)
     try:
-        lines = fault_stream(settings, seed=45)
-        expected = expected_of(settings, lines)
-        ensure_topics(settings)
-        group.start(1)
-        group.start(2)
-        group.wait_ready(1)
-        group.wait_ready(2)
-        Producer(lines, settings).run()
-        wait_for_figures(settings, expected.snapshot, group)
+        run = two_workers_then_the_stream(settings, group, seed=45, in_background=False)
+        wait_for_figures(settings, run.expected.snapshot, group)
         own_redis.kill()
         own_redis.start()
-        assert_worker_holds(settings, expected, group)
+        assert_worker_holds(settings, run.expected, group)
     finally:
         group.stop_all()

@@ -252,6 +252,37 @@ class Producer(threading.Thread):
         return self.summary
 
 
+@dataclass
+class Started:
+    """A fault case under way: its stream, the replay's outputs of it, and its producer."""
+
+    lines: list[bytes]
+    expected: Expected
+    producer: Producer
+
+
+def two_workers_then_the_stream(
+    settings: Settings, group: Workers, seed: int, *, in_background: bool = True
+) -> Started:
+    """The fault stream of `seed` and its replay; two workers started and ready first, then
+    the stream at full speed (in the background, or to its end)."""
+    from agents.kafka.topics import ensure_topics
+
+    lines = fault_stream(settings, seed=seed)
+    expected = expected_of(settings, lines)
+    ensure_topics(settings)
+    for index in (1, 2):
+        group.start(index)
+    for index in (1, 2):
+        group.wait_ready(index)
+    producer = Producer(lines, settings)
+    if in_background:
+        producer.start()
+    else:
+        producer.run()
+    return Started(lines, expected, producer)
+
+
 def counted(settings: Settings) -> int:
     """Messages the worker's figures count so far (events, duplicates, dead letters)."""
     return message_total(redis_metrics(settings))
