@@ -13,9 +13,10 @@ The accounts the checkpointed input touched are written to the read model afterw
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import faust
 from faust.types import TP
@@ -31,6 +32,7 @@ from models.outputs import AccountView
 from state.projection import account_view
 
 log = logging.getLogger("growthstream.checkpoints")
+ACK_TIMEOUT_S: Final = 30.0
 
 
 class Checkpointer:
@@ -87,6 +89,9 @@ class Checkpointer:
             dirty.append((state, state.dirty_accounts))
             state.dirty_accounts = set()
         await self.app.producer.flush()
+        pending = [f for _, _, _, futures in sent for f in futures if not f.done()]
+        if pending:  # delivered, but Faust resolves its futures in callbacks still to run
+            await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
         for state, positions, written, futures in sent:
             if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
                 started = time.perf_counter()
