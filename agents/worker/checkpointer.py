@@ -24,7 +24,7 @@ from faust.types import TP
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, stale_names, write_checkpoint
-from agents.worker.faust_compat import BatchingConsumer, mark_persisted, send_changelog_record
+from agents.worker.faust_compat import BatchingConsumer, mark_persisted
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import PartitionStore
@@ -60,7 +60,12 @@ class Checkpointer:
         dirty: list[tuple[PartitionState, set[str]]] = []
         making: dict[int, float] = {}
         sent: list[
-            tuple[PartitionState, dict[TP, int], list[tuple[bytes, bytes | None]], list[Any]]
+            tuple[
+                PartitionState,
+                dict[TP, int],
+                list[tuple[bytes, bytes | None]],
+                list[asyncio.Future[Any]],
+            ]
         ] = []
         for partition, state in list(self.partitions.states.items()):
             if not state.unsaved and not state.outbox and not state.write_all:
@@ -78,8 +83,10 @@ class Checkpointer:
                 into.append((key, value))
 
             covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
+            changelog = self.checkpoints.changelog_topic.get_topic_name()
+            send = self.app.producer.send
             futures = [
-                send_changelog_record(self.checkpoints, partition, key, value)
+                cast(asyncio.Future[Any], await send(changelog, key, value, partition, None, None))
                 for key, value in records
             ]
             sent.append(
@@ -90,14 +97,14 @@ class Checkpointer:
             state.dirty_accounts = set()
         await self.app.producer.flush()
         pending = [f for _, _, _, futures in sent for f in futures if not f.done()]
-        if pending:  # delivered, but Faust resolves its futures in callbacks still to run
+        if pending:  # a flush that gave up early (the broker gone): wait for the outcome
             await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
         for state, positions, written, futures in sent:
             if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
                 started = time.perf_counter()
                 PartitionStore(self.checkpoints.data, state.partition).write_many(written)
                 if futures:
-                    mark_persisted(self.checkpoints, futures[-1])
+                    mark_persisted(self.checkpoints, state.partition, futures[-1].result().offset)
                 offsets |= positions
                 size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
                 seconds = making[state.partition] + time.perf_counter() - started
