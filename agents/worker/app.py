@@ -141,7 +141,6 @@ class GrowthWorker:
         self.checkpointer.rewrite_accounts()
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
-        await self.checkpointer.finish_in_flight()
         self.revoked_in_generation = self.app.consumer_generation_id
         inputs = set(self.partitions.input_names)
         self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)

@@ -24,7 +24,7 @@ from faust.types import TP
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, stale_names, write_checkpoint
-from agents.worker.faust_compat import BatchingConsumer, mark_persisted
+from agents.worker.faust_compat import BatchingConsumer, mark_persisted, send_changelog_record
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import PartitionStore
@@ -33,7 +33,6 @@ from state.projection import account_view
 
 log = logging.getLogger("growthstream.checkpoints")
 ACK_TIMEOUT_S: Final = 30.0
-REVOKE_WAIT_S: Final = 60.0
 
 
 class Checkpointer:
@@ -52,45 +51,16 @@ class Checkpointer:
         self.checkpoints = checkpoints
         self.outputs = outputs
         self.redis = redis
-        self._in_flight = asyncio.Lock()
         self.accounts_epoch: int | None = None
         """The Redis epoch in which every account was last written (None: never)."""
 
-    async def finish_in_flight(self) -> None:
-        """Wait until no checkpoint is being written (a revoke waits, so that every record of
-        a checkpoint begun here reaches the changelog before another worker restores from it;
-        docs/DECISIONS.md 47)."""
-        try:
-            await asyncio.wait_for(self._in_flight.acquire(), timeout=REVOKE_WAIT_S)
-        except TimeoutError:
-            log.warning("a checkpoint still in flight after %.0f s at a revoke", REVOKE_WAIT_S)
-            return
-        self._in_flight.release()
-
     async def checkpoint_all(self) -> None:
         """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
-        async with self._in_flight:
-            offsets, dirty = await self._write_checkpoints()
-        delivered = await self.outputs.settle()
-        if offsets and delivered:
-            await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
-        await self._write_read_model(dirty)
-
-    async def _write_checkpoints(
-        self,
-    ) -> tuple[dict[TP, int], list[tuple[PartitionState, set[str]]]]:
-        """Each changed partition's checkpoint to the changelog, then, once acknowledged, to
-        the local store; the input offsets they cover, and the accounts they touched."""
         offsets: dict[TP, int] = {}
         dirty: list[tuple[PartitionState, set[str]]] = []
         making: dict[int, float] = {}
         sent: list[
-            tuple[
-                PartitionState,
-                dict[TP, int],
-                list[tuple[bytes, bytes | None]],
-                list[asyncio.Future[Any]],
-            ]
+            tuple[PartitionState, dict[TP, int], list[tuple[bytes, bytes | None]], list[Any]]
         ] = []
         for partition, state in list(self.partitions.states.items()):
             if not state.unsaved and not state.outbox and not state.write_all:
@@ -108,10 +78,8 @@ class Checkpointer:
                 into.append((key, value))
 
             covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
-            changelog = self.checkpoints.changelog_topic.get_topic_name()
-            send = self.app.producer.send
             futures = [
-                cast(asyncio.Future[Any], await send(changelog, key, value, partition, None, None))
+                send_changelog_record(self.checkpoints, partition, key, value)
                 for key, value in records
             ]
             sent.append(
@@ -122,14 +90,14 @@ class Checkpointer:
             state.dirty_accounts = set()
         await self.app.producer.flush()
         pending = [f for _, _, _, futures in sent for f in futures if not f.done()]
-        if pending:  # a flush that gave up early (the broker gone): wait for the outcome
+        if pending:  # delivered, but Faust resolves its futures in callbacks still to run
             await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
         for state, positions, written, futures in sent:
             if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
                 started = time.perf_counter()
                 PartitionStore(self.checkpoints.data, state.partition).write_many(written)
                 if futures:
-                    mark_persisted(self.checkpoints, state.partition, futures[-1].result().offset)
+                    mark_persisted(self.checkpoints, futures[-1])
                 offsets |= positions
                 size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
                 seconds = making[state.partition] + time.perf_counter() - started
@@ -139,9 +107,9 @@ class Checkpointer:
                             "its offsets stay uncommitted, the next one writes everything",
                             state.partition)  # fmt: skip
                 state.write_all = True
-        return offsets, dirty
-
-    async def _write_read_model(self, dirty: list[tuple[PartitionState, set[str]]]) -> None:
+        delivered = await self.outputs.settle()
+        if offsets and delivered:
+            await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
         await self.redis.check_restart()
         await self.outputs.write_alerts()
         epoch = self.redis.epoch
