@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from state.alerts import DayClose
 from state.clock import US_PER_DAY
-from state.codec import bucket_from_json, bucket_to_json, days_to_json
+from state.codec import ACCOUNT_FIELDS, bucket_from_json, bucket_to_json, days_to_json
 from state.config import EngineConfig
 from state.engine import Engine
 from state.mrr import Account
@@ -37,19 +37,13 @@ IDS_PER_RECORD: Final = 16_384
 Record = tuple[str, Any]
 """(key, JSON-able value, or None to delete the key)."""
 
-_ACCOUNT_FIELDS = (
-    "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
-    "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
-    "usage_check_at", "open_alerts",
-)  # fmt: skip
-
 
 def _account(engine: Engine, account_id: str) -> Any:
     account = engine.ledger.accounts.get(account_id)
     if account is None:
         return None
     timers = [[at, seq, int(kind)] for at, seq, kind, _ in engine.timers.of_account(account_id)]
-    return [str(account.mrr), *(getattr(account, f) for f in _ACCOUNT_FIELDS), timers]
+    return [str(account.mrr), *(getattr(account, f) for f in ACCOUNT_FIELDS), timers]
 
 
 def _meta(engine: Engine, generation: int) -> dict[str, Any]:
@@ -131,7 +125,7 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
         elif kind == "a":
             mrr, *fields, pending = value
             account = Account(mrr=Decimal(mrr))
-            for field_name, field_value in zip(_ACCOUNT_FIELDS, fields, strict=True):
+            for field_name, field_value in zip(ACCOUNT_FIELDS, fields, strict=True):
                 setattr(account, field_name, field_value)
             ledger.accounts[name] = account
             timers += [(at, seq, TimerKind(k), name) for at, seq, k in pending]

@@ -27,7 +27,7 @@ FORMAT = 3
 """3: users and respondents as one key each (state/people.py); 2 (pairs) is still read."""
 Json = dict[str, Any]
 
-_ACCOUNT_FIELDS = (
+ACCOUNT_FIELDS = (
     "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
     "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
     "usage_check_at", "open_alerts",
@@ -120,7 +120,7 @@ def engine_to_json(engine: Engine) -> Json:
         "mrr": str(ledger.mrr),
         "paying": ledger.paying,
         "accounts": {
-            account_id: [str(a.mrr), *(getattr(a, f) for f in _ACCOUNT_FIELDS)]
+            account_id: [str(a.mrr), *(getattr(a, f) for f in ACCOUNT_FIELDS)]
             for account_id, a in ledger.accounts.items()
         },
         "movement_days": days_to_json(ledger.days, bucket_to_json),
@@ -154,7 +154,7 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     ledger.paying = raw["paying"]
     for account_id, (mrr, *fields) in raw["accounts"].items():
         account = Account(mrr=Decimal(mrr))
-        for name, value in zip(_ACCOUNT_FIELDS, fields, strict=True):
+        for name, value in zip(ACCOUNT_FIELDS, fields, strict=True):
             setattr(account, name, value)
         ledger.accounts[account_id] = account
     ledger.days = {day: bucket_from_json(b) for day, b in raw["movement_days"]}
