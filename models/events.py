@@ -45,10 +45,11 @@ def _rfc3339_shape(value: Any) -> Any:
 def _utc_instant(value: datetime) -> datetime:
     """An instant of years 1-9999 in UTC (`9999-12-31T23:00:00-05:00` is not): the engine and
     every output work in UTC."""
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("outside the years 1-9999 in UTC") from None
+    if value.year in (1, 9999):  # only an offset at either end can leave the range
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outside the years 1-9999 in UTC") from None
     return value
 
 

@@ -128,7 +128,7 @@ def engine_to_json(engine: Engine) -> Json:
         "respondents": sorted([r, at, score] for r, (at, score) in engine.nps.latest.items()),
         "first_signups": engine.signups.day_of,
         "seen_billing": [[k, engine.seen.billing[k]] for k in engine.seen.billing_arrivals],
-        "seen_volume": engine.seen.volume_entries(),
+        "seen_volume": engine.seen.volume_entries(engine.id_horizons()[1]),
         "timers": [[at, seq, int(kind), a] for at, seq, kind, a in sorted(engine.timers.heap)],
         "timer_seq": engine.timers.seq,
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],

@@ -9,7 +9,11 @@ two digits, no strings kept. Two horizons:
   late anyway);
 - activity and survey ids, almost all of the volume, are kept until stream time
   has moved `H` hours past the stream time at which they were applied, exactly:
-  ids expire in application order, which is stream-time order.
+  ids expire in application order, which is stream-time order. They are dropped
+  in batches (once the oldest is `H / 64` past its horizon), and a key found among
+  them is judged only after the exact horizon has been applied
+  (`remembers`), so the batching is invisible: it trades at most 1/64 of the
+  horizon's ids of memory for one expiry walk per batch instead of per event.
 
 A hash collision would make one event a "duplicate" of another of the same
 horizon: with N ids remembered, a new event collides with probability N / 2^60
@@ -27,20 +31,26 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from hashlib import blake2b
 from typing import Final
 
 KEY_BITS: Final = 60
-CHUNK: Final = 4096
-"""Ids per chunk of the activity/survey expiry queue."""
+BATCH_FRACTION: Final = 64
+"""Activity/survey ids are dropped once the oldest is this fraction of `H` past due."""
 
 
-def event_key(account_id: str, event_id: str) -> int:
-    """The remembered form of (account_id, event_id)."""
-    digest = blake2b(f"{account_id}\x1f{event_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest) >> (64 - KEY_BITS)
+def event_key(
+    account_id: str,
+    event_id: str,
+    _hash: type[blake2b] = blake2b,
+    _int: Callable[[bytes], int] = int.from_bytes,
+) -> int:
+    """The remembered form of (account_id, event_id): the top `KEY_BITS` (60) bits of their
+    blake2b (the defaults bind the callables locally: this runs once per event)."""
+    return _int(_hash((account_id + "\x1f" + event_id).encode(), digest_size=8).digest()) >> 4
 
 
 class _Segments:
@@ -99,30 +109,47 @@ class _Segments:
 
 class SeenIds:
     __slots__ = (
-        "_billing_segments", "_volume_queue", "_volume_segments", "billing",
-        "billing_arrivals", "volume", "volume_oldest",
+        "_billing_segments", "_head", "_keys", "_slack", "_times", "_volume_segments",
+        "billing", "billing_arrivals", "volume", "volume_forget_at",
     )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: int = 0) -> None:
+        """`horizon`: `H` in µs, which sets the batch size of the activity/survey expiry."""
+        self._slack = horizon // BATCH_FRACTION
         self.billing: dict[int, int] = {}
         """Billing event key -> its event's day."""
         self.billing_arrivals: deque[int] = deque()
         """Billing keys in arrival order, for expiry."""
         self.volume: set[int] = set()
         """Activity and survey keys still remembered."""
-        self._volume_queue: deque[tuple[array[int], array[int]]] = deque()
-        """(stream times, keys) chunks in application order, for exact expiry."""
+        self._times = array("q")
+        self._keys = array("q")
+        """Stream times and keys of the activity/survey ids in application order, from
+        `_head` on (the entries before it are forgotten, compacted away in bulk)."""
+        self._head = 0
         self._billing_segments = _Segments()
         self._volume_segments = _Segments()
-        self.volume_oldest: float = math.inf
-        """When the oldest remembered activity/survey id was applied (inf: none): the engine
-        calls `forget_volume_through` only once stream time has moved `H` past it."""
+        self.volume_forget_at: float = math.inf
+        """When the oldest remembered activity/survey id was applied, plus the batch slack
+        (inf: none): the engine calls `forget_volume_through` only once the horizon
+        (stream time - `H`) has reached it."""
 
     def __len__(self) -> int:
         return len(self.billing) + len(self.volume)
 
     def __contains__(self, key: int) -> bool:
+        """Held, which may include activity/survey ids past the horizon: see `remembers`."""
         return key in self.volume or key in self.billing
+
+    def remembers(self, key: int, horizon: int) -> bool:
+        """Whether `key` is remembered with the activity/survey ids applied at or before
+        `horizon` forgotten: the exact judgement behind the batched expiry."""
+        if key in self.billing:
+            return True
+        if key in self.volume:
+            self.forget_volume_through(horizon)
+            return key in self.volume
+        return False
 
     def add_billing(self, key: int, day: int) -> None:
         self.billing[key] = day
@@ -130,20 +157,18 @@ class SeenIds:
 
     def add_volume(self, key: int, applied_at: int) -> None:
         self.volume.add(key)
-        queue = self._volume_queue
-        if not queue:
-            self.volume_oldest = applied_at
-        if not queue or len(queue[-1][0]) >= CHUNK:
-            queue.append((array("q"), array("q")))
-        times, keys = queue[-1]
-        times.append(applied_at)
-        keys.append(key)
+        if self.volume_forget_at == math.inf:
+            self.volume_forget_at = applied_at + self._slack
+        self._times.append(applied_at)
+        self._keys.append(key)
 
-    def volume_entries(self) -> list[tuple[int, int]]:
-        """(applied at, key) of every remembered activity/survey id, oldest first."""
-        return [
-            pair for times, keys in self._volume_queue for pair in zip(times, keys, strict=True)
-        ]
+    def volume_entries(self, horizon: int | None) -> list[tuple[int, int]]:
+        """(applied at, key) of every activity/survey id applied after `horizon` (None: every
+        one held), oldest first."""
+        head = self._head
+        if horizon is not None:
+            head = max(head, bisect_right(self._times, horizon, head))
+        return list(zip(self._times[head:], self._keys[head:], strict=True))
 
     def forget_billing_before(self, day: int) -> None:
         arrivals, billing = self.billing_arrivals, self.billing
@@ -156,29 +181,18 @@ class SeenIds:
 
     def forget_volume_through(self, moment: int) -> None:
         """Forget the activity/survey ids applied at or before `moment` (W - H)."""
-        queue, volume = self._volume_queue, self.volume
-        if not queue or queue[0][0][0] > moment:
-            return
-        dropped = 0
-        while queue:
-            times, keys = queue[0]
-            if times[-1] <= moment:
-                volume.difference_update(keys)
-                dropped += len(keys)
-                queue.popleft()
-                continue
-            cut = 0
-            while cut < len(times) and times[cut] <= moment:
-                cut += 1
-            if cut:
-                volume.difference_update(keys[:cut])
-                del times[:cut]
-                del keys[:cut]
-                dropped += cut
-            break
-        if dropped:
-            self._volume_segments.dropped(dropped)
-        self.volume_oldest = queue[0][0][0] if queue else math.inf
+        times, keys, head = self._times, self._keys, self._head
+        cut = bisect_right(times, moment, head)
+        if cut > head:
+            self.volume.difference_update(keys[head:cut])
+            self._volume_segments.dropped(cut - head)
+            head = cut
+            if 2 * head >= len(times):
+                del times[:head]
+                del keys[:head]
+                head = 0
+            self._head = head
+        self.volume_forget_at = times[head] + self._slack if head < len(times) else math.inf
 
     def take_new(self, generation: int) -> tuple[list[list[int]], list[list[int]]]:
         """The ids added since the last call, now `generation`'s: ([[key, day], ...] of
@@ -193,15 +207,8 @@ class SeenIds:
         return new_billing, self._last_volume(volume)
 
     def _last_volume(self, count: int) -> list[list[int]]:
-        out: list[list[int]] = []
-        for times, keys in reversed(self._volume_queue):
-            if len(out) >= count:
-                break
-            take = min(count - len(out), len(keys))
-            newest = zip(times[len(times) - take :], keys[len(keys) - take :], strict=True)
-            out.extend([t, k] for t, k in reversed(list(newest)))
-        out.reverse()
-        return out
+        start = len(self._times) - count
+        return [[t, k] for t, k in zip(self._times[start:], self._keys[start:], strict=True)]
 
     def rewrite_all(self) -> None:
         """The next `take_new` hands out every id remembered (a checkpoint of everything)."""

@@ -87,7 +87,7 @@ class Engine(EventRules):
         self.activity = activity_book()
         self.nps = NpsBook()
         self.signups = signup_book()
-        self.seen = SeenIds()
+        self.seen = SeenIds(self._dedupe)
         self.timers = TimerQueue()
         self.touched: set[str] = set()
         """Accounts an event or a timer may have changed since the last checkpoint took them."""
@@ -138,7 +138,10 @@ class Engine(EventRules):
             return Outcome(Status.REJECTED, Group.COUNTERS, LATE, event_id, account_id)
         seen = self.seen
         key = event_key(account_id, event_id)
-        if key in seen:
+        if (key in seen.volume or key in seen.billing) and seen.remembers(
+            key,
+            now - self._dedupe,  # type: ignore[operator]
+        ):
             self.duplicates += 1
             return Outcome(Status.DUPLICATE, Group.COUNTERS, None, event_id, account_id)
         self.events += 1
@@ -148,7 +151,7 @@ class Engine(EventRules):
             if self._day is not None and day > self._day:
                 self._close_days_before(day)
             self.stream_time = now = at
-            if at - self._dedupe >= seen.volume_oldest:
+            if at - self._dedupe >= seen.volume_forget_at:
                 seen.forget_volume_through(at - self._dedupe)
             if day != self._day:
                 self._forget_old_days(day)
@@ -164,7 +167,9 @@ class Engine(EventRules):
         self.touched.add(account_id)
         if heap and heap[0][0] <= now:
             changed |= self._fire_due()
-        return self._outcome(changed, event_id, account_id)
+        if self._alerts or self._moves:
+            return self._outcome(changed, event_id, account_id)
+        return Outcome(Status.APPLIED, changed, None, event_id, account_id)
 
     def advance_to(self, moment: int) -> Outcome:
         """Move stream time to `moment` (µs) without an event, firing what falls due."""

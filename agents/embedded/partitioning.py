@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 from typing import Final
-
-from kafka.partitioner.default import murmur2
 
 from models.decode import Rejection
 from models.events import AnyEvent
@@ -32,8 +31,17 @@ OTHER_RANK: Final = len(KIND_RANK)
 
 def kafka_partition(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a message key."""
-    hashed: int = murmur2(key)
+    hashed: int = _murmur2()(key)
     return (hashed & 0x7FFFFFFF) % partitions
+
+
+@cache
+def _murmur2() -> Callable[[bytes], int]:
+    """kafka-python's murmur2, imported on first use: importing `kafka` costs a tenth of a
+    second that a replay without `--partitions` need not pay."""
+    from kafka.partitioner.default import murmur2
+
+    return murmur2  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)

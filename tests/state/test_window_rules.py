@@ -74,6 +74,32 @@ def test_forgotten_ids_are_late_anyway() -> None:
     assert _apply(engine, pay("a", 0, "10", event_id="old")).rejection is LATE
 
 
+@pytest.mark.parametrize(
+    ("again_after_hours", "status"),
+    [
+        (0.5, Status.DUPLICATE),
+        (0.99, Status.DUPLICATE),
+        (1.0, Status.APPLIED),  # stream time has moved H past it: forgotten
+        (1.01, Status.APPLIED),  # inside the expiry batch's slack: forgotten all the same
+        (1.5, Status.APPLIED),
+    ],
+)
+def test_activity_ids_are_forgotten_exactly_h_after_they_applied(
+    again_after_hours: float, status: Status
+) -> None:
+    """METRICS.md "Duplicates": the batched expiry never keeps an id past its horizon."""
+    engine = Engine(EngineConfig(dedupe_hours=1))
+    _apply(engine, active("a", "u", 0, hour=0, event_id="once"))
+    later = 1.005 if again_after_hours > 1 else again_after_hours
+    _apply(engine, active("a", "other", 0, hour=later, event_id="moves-time"))
+    again = _apply(engine, active("a", "u", 0, hour=again_after_hours, event_id="once"))
+    assert again.status is status
+    if status is Status.APPLIED:
+        assert _apply(engine, active("a", "u", 0, hour=1.6, event_id="once")).status is (
+            Status.DUPLICATE
+        )
+
+
 @pytest.mark.parametrize(("days_later", "in_window"), [(29, True), (30, False)])
 def test_window_edges_d29_in_d30_out(days_later: int, in_window: bool) -> None:
     snapshot = run([pay("a", 0, "50", interval="year"), tick(days_later)]).snapshot()
