@@ -23,7 +23,6 @@ class Reason:
     TOO_LARGE = "too_large"
     NOT_JSON = "not_json"
     NOT_OBJECT = "not_object"
-    UNKNOWN_TOPIC = "unknown_topic"
     MISSING_FIELD = "missing_field"
     WRONG_TYPE = "wrong_type"
     NAIVE_TIMESTAMP = "naive_timestamp"
@@ -121,14 +120,14 @@ class Decoder:
             return Rejection(Reason.INVALID_VALUE, f"undecodable message: {type(exc).__name__}")
 
     def _decode(self, topic: str, raw: bytes) -> AnyEvent | Rejection:
+        validate = self._by_topic.get(topic)
+        if validate is None:  # only a replay line can name one (DECISIONS 23, 51)
+            return Rejection(Reason.BAD_REPLAY_LINE, f"topic {topic!r} is not an input topic")
         if len(raw) > self._max_bytes:
             return Rejection(
                 Reason.TOO_LARGE,
                 f"message of {len(raw)} bytes is larger than the maximum of {self._max_bytes}",
             )
-        validate = self._by_topic.get(topic)
-        if validate is None:
-            return Rejection(Reason.UNKNOWN_TOPIC, f"topic {topic!r} is not an input topic")
         try:
             event: AnyEvent = validate(raw)  # type: ignore[assignment]
         except ValidationError as exc:

@@ -79,9 +79,9 @@ def _topic_replication() -> int:
 def _kafka_problem(settings: Settings, exc: Exception) -> str:
     from kafka.errors import KafkaTimeoutError
 
-    text = " ".join(str(exc).split())[:300]
-    if type(exc).__name__ not in text:  # kafka-python 3.x puts the class name in str(exc)
-        text = f"{type(exc).__name__}: {text}"
+    from agents.kafka.config import error_text
+
+    text = error_text(exc)[:300]
     servers = settings.kafka_bootstrap_servers
     if isinstance(exc, KafkaTimeoutError):
         return f"cannot reach Kafka at {servers}: {text}"
@@ -89,9 +89,8 @@ def _kafka_problem(settings: Settings, exc: Exception) -> str:
 
 
 def _report(summary: ProduceSummary) -> int:
-    """The skipped/failed examples and the one-line summary, on stderr; 1 if any send failed."""
-    for example in summary.examples:
-        print(f"growthstream: {example}", file=sys.stderr)
+    """The one-line summary (every dead-letter reason and error, counted), on stderr; 1 if
+    any send failed."""
     print(summary.describe(), file=sys.stderr)
     return 1 if summary.errors else 0
 
@@ -107,9 +106,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         ensure_topics(settings, extra=internal_topics(settings), replication=_topic_replication())
     except Exception as exc:
-        raise UsageError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}"
-        ) from None
+        raise UsageError(_kafka_problem(settings, exc)) from None
     app = build_app(settings, web_port=args.web_port)
     Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     return 0

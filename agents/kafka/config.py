@@ -138,6 +138,16 @@ def faust_credentials(settings: Settings) -> Any:
     )
 
 
+def error_text(exc: BaseException) -> str:
+    """`Class: message` on one line, the class named once: kafka-python 3.x already starts
+    `str(exc)` with its class name, other exceptions do not."""
+    text = " ".join(str(exc).split())
+    name = type(exc).__name__
+    if text == name or text.startswith(f"{name}:"):
+        return text
+    return f"{name}: {text}" if text else name
+
+
 class _RedactAdminConfig(logging.Filter):
     """KafkaAdminClient logs its whole configuration, SASL password included, at DEBUG."""
 

@@ -17,9 +17,16 @@ from typing import Any, Final, TypeVar
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from agents.kafka.config import REQUEST_TIMEOUT_MS, client_config, known_options, short_timeouts
+from agents.kafka.config import (
+    REQUEST_TIMEOUT_MS,
+    client_config,
+    error_text,
+    known_options,
+    short_timeouts,
+)
 from agents.kafka.topics import existing_topics
-from models.decode import Rejection
+from models.decode import Reason, Rejection
+from models.outputs import DeadLetter
 from models.replay_line import parse_line
 from models.settings import Settings
 
@@ -38,43 +45,50 @@ IN_FLIGHT: Final = 1
 while the others are sent, so a record of `payments` could reach the broker after a later one
 of `activity` of the same partition; with one request at a time every partition's batch goes
 in each request, and the worker merges the five topics in the order they were sent."""
-MAX_EXAMPLES: Final = 5
-
-NOT_A_REPLAY_LINE: Final = "not a replay line"
-UNKNOWN_TOPIC: Final = "unknown topic"
 
 
 @dataclass(slots=True)
 class ProduceSummary:
-    """What a `produce_lines` run did; `sent` counts acknowledged messages per topic."""
+    """What a `produce_lines` run did; `sent` counts acknowledged messages per topic (the
+    dead-letters topic included)."""
 
     sent: dict[str, int] = field(default_factory=dict)
-    skipped: int = 0
-    errors: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    """Lines that are not messages of an input topic, by dead-letter reason: replay
+    dead-letters them, so produce sends their dead letter instead (docs/DECISIONS.md 51)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """Messages the broker did not take, by error (one text per kind, never per line)."""
     seconds: float = 0.0
     lines: int = 0
     """Lines read, blank ones included."""
     bytes_read: int = 0
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
-    """The first few skipped or failed lines, `line N: reason`."""
-    first_error: str | None = None
 
     @property
     def total(self) -> int:
         return sum(self.sent.values())
 
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def first_error(self) -> str | None:
+        return next(iter(self.failures), None)
+
     def describe(self) -> str:
-        """One line: `sent 34,071 messages (payments 5,123, ...) in 2.1s; skipped 12`."""
+        """One line, every reason and error with its count: `sent 34,071 messages (payments
+        5,123, ...) in 2.1s; 12 dead letters (bad_replay_line 12)`."""
         per_topic = ", ".join(f"{t} {n:,}" for t, n in sorted(self.sent.items(), key=_by_count))
         noun = "message" if self.total == 1 else "messages"
         text = f"sent {self.total:,} {noun}" + (f" ({per_topic})" if per_topic else "")
         text += f" in {self.seconds:.1f}s"
-        if self.skipped:
-            reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(self.skipped_reasons.items()))
-            text += f"; skipped {self.skipped:,} ({reasons})"
-        if self.errors:
-            text += f"; {self.errors:,} failed ({self.first_error})"
+        if self.dead_letters:
+            count = sum(self.dead_letters.values())
+            text += f"; {count:,} dead {'letter' if count == 1 else 'letters'} ("
+            text += ", ".join(f"{r} {n:,}" for r, n in sorted(self.dead_letters.items())) + ")"
+        if self.failures:
+            text += f"; {self.errors:,} failed ("
+            text += "; ".join(f"{e}: {n:,}" for e, n in self.failures.items()) + ")"
         return text
 
 
@@ -118,6 +132,8 @@ class _Run:
     def __init__(self, settings: Settings) -> None:
         self.last_timestamp = 0
         self.inputs = frozenset(settings.input_topics())
+        self.dead_letter_topic = settings.topic_dead_letters
+        self.raw_limit = settings.dead_letter_raw_bytes
         self.summary = ProduceSummary()
         self.submitted: dict[str, int] = {}
         self.failed: dict[str, int] = {}
@@ -137,29 +153,20 @@ class _Run:
         self.last_timestamp = max(int(time.time() * 1000), self.last_timestamp + 1)
         return self.last_timestamp
 
-    def skip(self, number: int, reason: str, detail: str = "") -> None:
-        summary = self.summary
-        summary.skipped += 1
-        summary.skipped_reasons[reason] = summary.skipped_reasons.get(reason, 0) + 1
-        self._example(number, reason + detail)
+    def dead_letter(self, reason: str) -> None:
+        letters = self.summary.dead_letters
+        letters[reason] = letters.get(reason, 0) + 1
 
-    def fail(self, topic: str, error: BaseException | str, number: int | None = None) -> None:
-        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    def fail(self, topic: str, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else error_text(error)
         with self._lock:
             self.failed[topic] = self.failed.get(topic, 0) + 1
-            if self.summary.first_error is None:
-                self.summary.first_error = text
-            if number is not None:
-                self._example(number, text)
-
-    def _example(self, number: int, text: str) -> None:
-        if len(self.summary.examples) < MAX_EXAMPLES:
-            self.summary.examples.append(f"line {number}: {text}")
+            failures = self.summary.failures
+            failures[text] = failures.get(text, 0) + 1
 
     def finish(self, seconds: float) -> ProduceSummary:
         summary = self.summary
         summary.seconds = seconds
-        summary.errors = sum(self.failed.values())
         summary.sent = {
             topic: count - self.failed.get(topic, 0)
             for topic, count in self.submitted.items()
@@ -174,10 +181,12 @@ def produce_lines(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProduceSummary:
-    """Publish replay-file lines to their input topics; return what was sent, skipped, failed.
+    """Publish replay-file lines to their input topics; return what was sent and what failed.
 
-    Only the configured input topics are written to; other lines are skipped
-    and counted, never sent. Blank lines are ignored (as replay does).
+    A line replay would dead-letter before any decoding (not a replay line, or a topic that
+    is not an input: `bad_replay_line`) goes to the dead-letters topic as the dead letter
+    replay writes for it, so the worker's dead letters are replay's; nothing else is
+    written to. Blank lines are ignored (as replay does).
     `progress` is called with (bytes read, lines read) now and then. Raises
     kafka.errors.KafkaError when no broker answers at start.
     """
@@ -202,7 +211,8 @@ def _missing_inputs(settings: Settings) -> list[str]:
     producer's allow_auto_create_topics=False: its first send would create the topic with the
     broker's default partition count, breaking co-partitioning for good."""
     existing = existing_topics(settings)
-    return [topic for topic in settings.input_topics() if topic not in existing]
+    written = [*settings.input_topics(), settings.topic_dead_letters]
+    return [topic for topic in written if topic not in existing]
 
 
 def _send_all(
@@ -223,40 +233,60 @@ def _send_all(
         large = len(line) > BATCH_BYTES
         if large:  # alone in its batch and slow to send: let nothing overtake it, either way
             producer.flush()
-        buffered += _send_line(producer, line, number, run)
+        buffered += _send_line(producer, line, run)
         if large or buffered >= FLUSH_EVERY_BYTES:
             producer.flush()
             buffered = 0
 
 
-def _send_line(producer: Any, line: bytes, number: int, run: _Run) -> int:
-    """Send one line; return the bytes handed to the producer (0 when skipped or failed)."""
+def _send_line(producer: Any, line: bytes, run: _Run) -> int:
+    """Send one line, or its dead letter; return the bytes handed to the producer."""
     parsed = parse_line(line)
     if isinstance(parsed, Rejection):
-        run.skip(number, NOT_A_REPLAY_LINE)
-        return 0
+        letter = DeadLetter.of(
+            parsed, line, topic=None, partition=None, offset=None, key=None,
+            raw_limit=run.raw_limit,
+        )  # fmt: skip
+        return _send_dead_letter(producer, letter, parsed.type, None, run)
     topic, raw, key = parsed.topic, parsed.raw, parsed.message_key
+    key_bytes = None if key is None else key.encode("utf-8", "surrogatepass")
     if topic not in run.inputs:
-        run.skip(number, UNKNOWN_TOPIC, f" {topic!r}")
-        return 0
+        rejection = Rejection(Reason.BAD_REPLAY_LINE, f"topic {topic!r} is not an input topic")
+        letter = DeadLetter.of(
+            rejection, raw, topic=topic, partition=None, offset=None, key=key,
+            raw_limit=run.raw_limit,
+        )  # fmt: skip
+        record_key = None if key_bytes is None else key_bytes[: run.raw_limit]
+        return _send_dead_letter(producer, letter, rejection.type, record_key, run)
+    return _send(producer, topic, raw, key_bytes, run.next_timestamp(parsed.timestamp), run)
+
+
+def _send_dead_letter(
+    producer: Any, letter: DeadLetter, reason: str, key: bytes | None, run: _Run
+) -> int:
+    run.dead_letter(reason)
+    return _send(producer, run.dead_letter_topic, letter.to_json(), key, None, run)
+
+
+def _send(
+    producer: Any, topic: str, value: bytes, key: bytes | None, stamp: int | None, run: _Run
+) -> int:
     run.submitted[topic] = run.submitted.get(topic, 0) + 1
     if topic in run.unavailable:
         run.fail(topic, run.unavailable[topic])
         return 0
-    key_bytes = None if key is None else key.encode("utf-8", "surrogatepass")
     try:
-        stamp = run.next_timestamp(parsed.timestamp)
-        future = producer.send(topic, value=raw, key=key_bytes, timestamp_ms=stamp)
+        future = producer.send(topic, value=value, key=key, timestamp_ms=stamp)
     except KafkaTimeoutError as exc:
         # No metadata for the topic within max_block_ms: do not wait again for each line.
-        run.unavailable[topic] = f"{type(exc).__name__}: {exc} (topic {topic})"
-        run.fail(topic, run.unavailable[topic], number)
+        run.unavailable[topic] = f"{error_text(exc)} (topic {topic})"
+        run.fail(topic, run.unavailable[topic])
         return 0
-    except KafkaError as exc:  # e.g. MessageSizeTooLargeError: this line only
-        run.fail(topic, exc, number)
+    except KafkaError as exc:  # e.g. MessageSizeTooLargeError: this message only
+        run.fail(topic, exc)
         return 0
     future.add_errback(_on_error, run, topic)
-    return len(raw)
+    return len(value)
 
 
 def _on_error(run: _Run, topic: str, error: BaseException) -> None:

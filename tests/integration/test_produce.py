@@ -3,15 +3,15 @@
 What must hold for the worker to see what replay sees: every value arrives
 byte for byte (bad ones included, since the worker dead-letters them), keyed
 by account, with one account's messages in one partition of every topic; and
-what is not a replay line, or names a topic that is not an input, is counted
-and never sent.
+what is not a replay line, or names a topic that is not an input, goes to the
+dead-letters topic as the dead letter replay writes for it, never to another topic.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,12 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from agents.cli import main
+from agents.embedded.replay import ReplayOutputs, replay_lines
 from agents.kafka.config import client_config
-from agents.kafka.producer import NOT_A_REPLAY_LINE, UNKNOWN_TOPIC, produce_lines
+from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics, wanted_topics
+from models.decode import Reason
+from models.outputs import DeadLetter
 from models.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -87,7 +90,7 @@ def replay_file(settings: Settings) -> tuple[list[bytes], list[Sent]]:
         line({"topic": payments, "key": "acct-3", "value": bad}, (payments, bad.encode(), "acct-3"))
     line({"topic": activity, "value": 42}, (activity, b"42", None))
     line({"topic": activity, "value": None}, (activity, b"null", None))
-    # Not replay lines, and a topic that is not an input: skipped, counted, never sent.
+    # Not replay lines, and a topic that is not an input: dead letters, never on an input.
     lines.append(b"this line is not JSON")
     lines.append(orjson.dumps({"value": _event("signup", "acct-0", 99)}))
     lines.append(orjson.dumps({"topic": payments}))
@@ -96,16 +99,19 @@ def replay_file(settings: Settings) -> tuple[list[bytes], list[Sent]]:
     return lines, expected
 
 
-def consume_all(settings: Settings, expected: int, timeout_s: float = 30) -> list[Any]:
-    """Every message of the input topics, from the beginning (no consumer group)."""
+def consume_all(
+    settings: Settings, expected: int, timeout_s: float = 30, topics: Iterable[str] = ()
+) -> list[Any]:
+    """Every message of `topics` (default: the input topics), from the beginning (no consumer
+    group)."""
     consumer = KafkaConsumer(
         **client_config(settings), auto_offset_reset="earliest", enable_auto_commit=False
     )
     try:
         partitions = [
             TopicPartition(topic, p)
-            for topic in settings.input_topics()
-            for p in range(settings.topic_partitions)
+            for topic in (list(topics) or settings.input_topics())
+            for p in consumer.partitions_for_topic(topic) or ()
         ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
@@ -149,10 +155,9 @@ def test_produce_lines_sends_every_value_byte_for_byte(fresh_names: Settings) ->
     summary = produce_lines(lines, settings)
 
     assert summary.errors == 0, summary.first_error
-    assert summary.skipped == 4
-    assert summary.skipped_reasons == {NOT_A_REPLAY_LINE: 3, UNKNOWN_TOPIC: 1}
-    assert summary.total == len(expected)
-    want_per_topic: dict[str, int] = defaultdict(int)
+    assert summary.dead_letters == {Reason.BAD_REPLAY_LINE: 4}
+    assert summary.total == len(expected) + 4
+    want_per_topic: dict[str, int] = defaultdict(int, {settings.topic_dead_letters: 4})
     for topic, _value, _key in expected:
         want_per_topic[topic] += 1
     assert summary.sent == want_per_topic
@@ -192,6 +197,7 @@ def test_missing_topic_is_an_error_never_auto_created(fresh_names: Settings) -> 
 
     assert summary.errors == 3 and summary.total == 0
     assert summary.first_error is not None and payments in summary.first_error
+    assert list(summary.failures.values()) == [3]  # one error, counted, not repeated
     assert payments not in topic_names(settings)
 
 
@@ -236,8 +242,9 @@ def test_cli_produce(
     assert main(["produce", str(path)]) == 0
 
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"sent {len(expected)} messages (")
-    assert err[-1].endswith("; skipped 4 (not a replay line 3, unknown topic 1)")
+    assert len(err) == 1  # the summary, nothing per line
+    assert err[-1].startswith(f"sent {len(expected) + 4} messages (")
+    assert err[-1].endswith("; 4 dead letters (bad_replay_line 4)")
     assert len(consume_all(fresh_names, len(expected))) == len(expected)
     assert set(partition_counts(fresh_names).values()) == {fresh_names.topic_partitions}
 
@@ -262,4 +269,55 @@ def test_cli_produce_unreachable_broker(
     assert time.monotonic() - started < 20
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("growthstream: cannot reach Kafka at 127.0.0.1:1")
+    assert err.startswith("growthstream: cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError: ")
+    assert err.count("KafkaTimeoutError") == 1
+
+
+def _bad_lines(settings: Settings) -> list[bytes]:
+    """One line of every kind replay dead-letters before decoding a value, and a good one."""
+    payments = settings.topic_payments
+    good = _event("payment", "acct-1", 1)
+    long_value = {"account_id": "acct-9", "padding": "x" * 4 * settings.dead_letter_raw_bytes}
+    return [
+        orjson.dumps({"topic": payments, "value": good}),
+        b"this line is not JSON",
+        b"\xff\xfe not UTF-8 either",
+        b"[1, 2, 3]",
+        orjson.dumps({"value": good}),  # no topic
+        orjson.dumps({"topic": 7, "value": good}),  # a topic that is not a string
+        orjson.dumps({"topic": payments}),  # no value
+        orjson.dumps({"topic": payments, "value": good, "timestamp": 1.5}),
+        orjson.dumps({"topic": payments, "value": good, "timestamp": None}),
+        orjson.dumps({"topic": "refunds", "value": good}),  # keyed by the value's account
+        orjson.dumps({"topic": "refunds", "key": "k-1", "value": "raw text"}),
+        orjson.dumps({"topic": payments.upper(), "value": long_value}),  # cut to raw_limit
+    ]
+
+
+def _comparable(letter: dict[str, Any]) -> dict[str, Any]:
+    """A dead letter without where it was found (a file line or nowhere) and when."""
+    return {k: v for k, v in letter.items() if k not in ("partition", "offset", "received_at")}
+
+
+def test_produce_dead_letters_what_replay_dead_letters(fresh_names: Settings) -> None:
+    settings = fresh_names.model_copy(update={"dead_letter_raw_bytes": 256})
+    ensure_topics(settings)
+    lines = _bad_lines(settings)
+    replayed: list[DeadLetter] = []
+    replay_lines(
+        lines, settings, ReplayOutputs(dead_letter=replayed.append), settings.topic_partitions
+    )
+    want = [_comparable(orjson.loads(letter.to_json())) for letter in replayed]
+    assert len(want) == len(lines) - 1
+    assert any(letter.get("raw_truncated") for letter in want)
+
+    summary = produce_lines(lines, settings)
+
+    assert summary.errors == 0, summary.failures
+    assert summary.dead_letters == dict(Counter(letter["error"]["type"] for letter in want))
+    assert summary.sent == {settings.topic_payments: 1, settings.topic_dead_letters: len(want)}
+    records = consume_all(settings, len(want), topics=[settings.topic_dead_letters])
+    got = [_comparable(orjson.loads(record.value)) for record in records]
+    assert sorted(got, key=repr) == sorted(want, key=repr)
+    keys = sorted((r.key or b"").decode() for r in records)
+    assert keys == sorted(letter["key"] or "" for letter in want)

@@ -30,7 +30,7 @@ def raw(event: tuple[str, dict[str, object]]) -> tuple[str, bytes]:
 # (case, messages before, the message, status, rejection type or None, groups that must be set)
 CASES = [
     ("not JSON", [], ("activity", b"{nope"), Status.REJECTED, Reason.NOT_JSON, Group.COUNTERS),
-    ("unknown topic", [], ("nowhere", b"{}"), Status.REJECTED, Reason.UNKNOWN_TOPIC, 0),
+    ("unknown topic", [], ("nowhere", b"{}"), Status.REJECTED, Reason.BAD_REPLAY_LINE, 0),
     ("unknown currency", [], raw(pay("a", 0, "5", currency="JPY")), Status.REJECTED,
      Reason.UNKNOWN_CURRENCY, 0),
     ("late", [raw(tick(40))], raw(pay("a", 1, "5")), Status.REJECTED, Reason.LATE, 0),
