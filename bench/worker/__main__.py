@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         help="let the worker create its internal topics (exposes a start-up race, see README)",
     )
     parser.add_argument("--keep", action="store_true", help="keep topics and Redis keys")
+    parser.add_argument(
+        "--vs-tree",
+        help="another checkout (e.g. a git worktree of an older commit): its worker runs as a "
+        "third throughput side, alternated with the others, and is compared run by run",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench/out/worker.json"))
     args = parser.parse_args(argv)
 

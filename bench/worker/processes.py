@@ -88,9 +88,13 @@ def worker_cmd(port: int) -> list[str]:
     return [sys.executable, "-m", "agents.cli", "worker", "-l", "info", "--web-port", str(port)]
 
 
-def child_env(services: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+def child_env(
+    services: dict[str, str], extra: dict[str, str], tree: Path | None = None
+) -> dict[str, str]:
+    """The environment of a child process; `tree`: the checkout whose code it runs (this one
+    by default; another one for `--vs-tree`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROWTH_")}
     env |= services | extra
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(tree or ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -33,7 +33,10 @@ def report(result: dict[str, Any]) -> str:
             "events/s from first output | events/s engine (partials) | CPU s | events/CPU-s |"
         )
         out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for side, label in (("bare", "bare aiokafka consumer"), ("worker", "growthstream worker")):
+        sides = [("bare", "bare aiokafka consumer"), ("worker", "growthstream worker")]
+        if "vs" in tp:
+            sides.append(("vs", f"worker of {tp['vs_tree']}"))
+        for side, label in sides:
             s = tp[side]
             out.append(
                 f"| {label} | {fmt(s['median_seconds'])} | {fmt(s['median_events_per_s'])} | "
@@ -46,6 +49,14 @@ def report(result: dict[str, Any]) -> str:
             f"{fmt(tp.get('engine_ratio'))}x (vs bare from first message) | | "
             f"{fmt(tp.get('cpu_ratio'))}x |"
         )
+        if "vs" in tp:
+            ratios = tp["vs_ratios"]
+            out.append(
+                f"| worker / `--vs-tree` worker, median of per-run pairs | | "
+                f"{fmt(ratios['events_per_s']['median'])}x | "
+                f"{fmt(ratios['steady_events_per_s']['median'])}x | | "
+                f"{fmt(ratios['cpu_seconds']['median'])}x (CPU s) | |"
+            )
         out.append("")
         out.append(
             "First output: bare = its first message; worker = first poll of Redis with a "

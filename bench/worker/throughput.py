@@ -99,11 +99,12 @@ def run_worker_throughput(
     workdir: Path,
     timeout: float,
     precreate: bool,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     client = redis_client(services)
     prefix = names.redis_prefix(run)
     log = workdir / f"worker-{run}.log"
-    env = child_env(services, names.env(run))
+    env = child_env(services, names.env(run), tree)
     started = time.time()
     if precreate:
         precreate_internal(services, names, run)
@@ -137,7 +138,7 @@ def run_worker_throughput(
         cpu = cpu_seconds(proc.pid) or cpu
         if count < n:
             diagnosis = diagnose(services, names, run)
-        else:
+        elif tree is None:
             engine = processing_span(read_partials(services, names, run)[0], n)
     finally:
         children.stop(proc)
@@ -182,22 +183,26 @@ def throughput(
     produce((line for line, _ in lines), settings, args.events, "pre-produce")
     del lines
     timeout = args.worker_timeout or 90 + args.events / 2000
-    bare_runs: list[dict[str, Any]] = []
-    worker_runs: list[dict[str, Any]] = []
+    vs_tree = Path(args.vs_tree).resolve() if args.vs_tree else None
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "worker": []}
+    sides = ["bare", "worker"]
+    if vs_tree is not None:
+        runs["vs"] = []
+        sides.append("vs")
     for index in range(args.runs):
-        order = ("bare", "worker") if index % 2 == 0 else ("worker", "bare")
+        order = sides if index % 2 == 0 else sides[::-1]
         for side in order:
-            run = f"r{index + 1}"
+            run = f"r{index + 1}" if side != "vs" else f"v{index + 1}"
             if side == "bare":
                 result = run_bare(children, services, names, run, args.events, workdir)
-                bare_runs.append(result)
             else:
                 result = run_worker_throughput(
-                    children, services, names, run, args.events, workdir, timeout, args.precreate
-                )
-                worker_runs.append(result)
+                    children, services, names, run, args.events, workdir, timeout,
+                    args.precreate, vs_tree if side == "vs" else None,
+                )  # fmt: skip
+            runs[side].append(result)
             say(f"run {index + 1}/{args.runs} {side}: {json.dumps(result)}")
-    return {"names": names, "bare": bare_runs, "worker": worker_runs}
+    return {"names": names, "vs_tree": str(vs_tree) if vs_tree else None, **runs}
 
 
 def summarize_throughput(part: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +214,9 @@ def summarize_throughput(part: dict[str, Any]) -> dict[str, Any]:
         *("seconds", "events_per_s", "steady_events_per_s", "engine_events_per_s"),
         *("cpu_seconds", "cpu_utilization", "events_per_cpu_s"),
     ]
-    for side in ("bare", "worker"):
+    for side in ("bare", "worker", "vs"):
+        if side not in part:
+            continue
         runs = part[side]
         for run in runs:
             if run.get("cpu_seconds"):
@@ -224,4 +231,19 @@ def summarize_throughput(part: dict[str, Any]) -> dict[str, Any]:
     ):
         if bare[bare_key] and worker[worker_key] is not None:
             summary[out] = round(worker[worker_key] / bare[bare_key], 3)
+    if "vs" in summary:
+        summary["vs_tree"] = part["vs_tree"]
+        summary["vs_ratios"] = _paired_ratios(part["worker"], part["vs"])
     return summary
+
+
+def _paired_ratios(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[str, Any]:
+    """This checkout's worker against the `--vs-tree` one, run by run (each pair ran next to
+    each other, so the machine's drift cancels): the median of the per-run ratios."""
+    out: dict[str, Any] = {}
+    for key in ("events_per_s", "steady_events_per_s", "cpu_seconds"):
+        pairs = [
+            a[key] / b[key] for a, b in zip(ours, theirs, strict=False) if a.get(key) and b.get(key)
+        ]
+        out[key] = {"per_run": [round(r, 3) for r in pairs], "median": rnd(median(pairs))}
+    return out
