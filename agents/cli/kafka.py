@@ -100,13 +100,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from agents.kafka.topics import ensure_topics
     from agents.worker.app import build_app
+    from agents.worker.logs import library_level, log_startup, quiet_libraries
     from agents.worker.topics import internal_topics
 
     settings = load_settings()
+    try:
+        quiet_libraries(library_level(os.environ))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:
         ensure_topics(settings, extra=internal_topics(settings), replication=_topic_replication())
     except Exception as exc:
         raise UsageError(_kafka_problem(settings, exc)) from None
     app = build_app(settings, web_port=args.web_port)
+
+    async def started() -> None:
+        log_startup(settings, settings.web_host, args.web_port)
+
+    app.task(started)
     Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     return 0

@@ -47,13 +47,6 @@ _SERVICE_TESTS = [
 log = logging.getLogger("growthstream.tests")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """kafka-python 3.x loads its protocol schemas with importlib.resources APIs that Python
-    3.11 deprecates: a hundred warnings per test run that say nothing about this code."""
-    for api in ("read_text", "open_text"):
-        config.addinivalue_line("filterwarnings", f"ignore:{api} is deprecated:DeprecationWarning")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test under tests/integration and tests/faults needs the services: it is an
     integration test (`-m "not integration"` leaves them out)."""
