@@ -15,6 +15,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         lateness_days=settings.lateness_days,
         lapse_grace_days=settings.lapse_grace_days,
         fx_rates=settings.fx_rates,
+        reporting_currency=settings.reporting_currency,
         max_future_seconds=settings.max_future_seconds,
         dedupe_hours=settings.dedupe_hours,
         alert_rules=AlertRules(

@@ -89,35 +89,70 @@ class Interval(StrEnum):
 
 
 class Event(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    """What every event has (EVENTS.md "Fields every event has"). Field docstrings are the
+    JSON Schema's descriptions (`growthstream schema`), so the schema documents itself."""
+
+    model_config = ConfigDict(
+        strict=True, extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
 
     event_id: Id
+    """Unique per event: a redelivered or duplicated event carries the same id and changes
+    no metric (with the same `account_id`)."""
     occurred_at: Timestamp
+    """Event time, RFC 3339 with an offset (a naive time is rejected); every window and the
+    stream time are computed on it."""
     account_id: Id
+    """The paying customer: the unit of MRR and of customer churn; also the message key."""
 
 
 class Signup(Event):
+    """An account signed up, trial or not; its first signup counts in `signups`."""
+
     user_id: str | None = None
+    """The user who signed up, when known (not needed by any figure)."""
     plan: str | None = None
+    """The plan signed up for; the account's plan until a payment names one."""
     trial: bool = False
+    """Whether the account starts on a trial."""
     channel: str | None = None
+    """Acquisition source (e.g. `ads`, `referral`)."""
 
 
 class Payment(Event):
+    """A charge on an account; a succeeded subscription payment states the recurring price
+    for `interval_count` x `interval` from `occurred_at`."""
+
     amount: Money
+    """The price in `currency`, >= 0 and at most 10^12, as a JSON string or number; kept as
+    a Decimal, never a float."""
     currency: Currency
+    """ISO 4217 code; it needs a rate in GROWTH_FX_RATES, else the payment is a dead letter
+    (`unknown_currency`)."""
     status: PaymentStatus = PaymentStatus.SUCCEEDED
+    """Only a succeeded payment changes the subscription."""
     kind: PaymentKind = PaymentKind.SUBSCRIPTION
+    """A one-time payment is never recurring revenue."""
     interval: Interval = Interval.MONTH
+    """The billing period's unit; the amount is normalised to a month."""
     interval_count: Annotated[int, Field(ge=1)] = 1
+    """How many `interval`s one payment covers."""
     plan: str | None = None
+    """The plan paid for; becomes the account's plan."""
 
 
 class Cancellation(Event):
+    """An account cancelled its subscription, now or at a future date (period end)."""
+
     effective_at: Timestamp | None = None
+    """When the cancellation takes effect, >= `occurred_at`; null means at `occurred_at`.
+    Until then the account keeps paying MRR."""
     reason: str | None = None
+    """Why (e.g. `price`, `competitor`, `not_using`)."""
     voluntary: bool = True
+    """False for an involuntary churn (e.g. a failed card)."""
     comment: str | None = None
+    """Free text from the customer."""
 
     @model_validator(mode="after")
     def _effective_not_before_occurred(self) -> Cancellation:
@@ -131,14 +166,23 @@ class Cancellation(Event):
 
 
 class Activity(Event):
+    """A user of an account did something in the product (DAU/WAU/MAU)."""
+
     user_id: Id
+    """The user; a user is `(account_id, user_id)`."""
     action: str | None = None
+    """Feature or event name (e.g. `login`, `report.export`)."""
 
 
 class Survey(Event):
+    """A user answered "how likely are you to recommend us?" (NPS)."""
+
     user_id: Id
+    """The respondent; a respondent is `(account_id, user_id)`, counted by its latest answer."""
     score: Score
+    """0-10: 9-10 promoter, 7-8 passive, 0-6 detractor."""
     comment: str | None = None
+    """Free text from the respondent."""
 
 
 AnyEvent = Signup | Payment | Cancellation | Activity | Survey

@@ -18,7 +18,9 @@ from models.jsonout import dumps
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Field docstrings are the JSON Schema's descriptions (`growthstream schema`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     def to_json(self) -> bytes:
         """The record as JSON, numbers as exact decimal text (`49.10`, never a float)."""
@@ -26,15 +28,27 @@ class _Output(BaseModel):
 
 
 class MetricChange(_Output):
+    """One figure moved (topic `metric-changes`, key = the metric's name)."""
+
     metric: str
+    """The figure's name, as in the snapshot (METRICS.md)."""
     value: Decimal | int | None
+    """Its value now (absolute, so a consumer can dedupe); null where the figure has none."""
     previous: Decimal | int | None
+    """Its value in the previous change of this metric."""
     delta: Decimal | int | None
+    """value - previous; null when either is null."""
     window: str | None
     """Days the figure covers, e.g. `30d`; null for point-in-time figures (MRR, counters)."""
     as_of: str
+    """Stream time (event time) at which the value holds, RFC 3339 UTC."""
     cause_event_id: str | None
+    """The last event applied before the change (docs/DECISIONS.md 30)."""
     emitted_at: str
+    """Wall-clock time of the change, RFC 3339 UTC."""
+    currency: str | None = None
+    """The reporting currency of a money figure's value (MRR, ARPA, CLV...); null for
+    counts and rates."""
 
 
 AlertRule = Literal[
@@ -44,19 +58,33 @@ AlertRule = Literal[
 
 
 class ChurnAlert(_Output):
+    """A churn warning (topic `churn-alerts`, METRICS.md "Churn alerts")."""
+
     alert_id: str
+    """Hash of (rule, account, cause): a repeated alert has the same id, so consumers dedupe."""
     rule: AlertRule
+    """Which rule fired."""
     severity: Literal["warning", "critical"]
+    """`critical` for the churn of a large account; else `warning`."""
     account_id: str
+    """The account, or `global` for the rules on global figures."""
     as_of: str
+    """Event time the alert was raised at, RFC 3339 UTC."""
     message: str
+    """One sentence for a person."""
     facts: dict[str, Any]
+    """Why: the figures the rule looked at (MRR, score, last activity, rate, thresholds)."""
 
 
 class DeadLetterError(_Output):
+    """Why a message was rejected."""
+
     type: str
+    """The reason (`invalid_json`, `unknown_currency`, `late`, `future`, ...)."""
     message: str
+    """What was wrong, for a person (at most 500 characters)."""
     details: list[dict[str, Any]]
+    """The validation errors, at most 20 (field, what, input)."""
 
 
 RAW_BYTES: Final = 65_536
@@ -67,15 +95,24 @@ MAX_TEXT: Final = 500
 
 
 class DeadLetter(_Output):
+    """A rejected message, with its bytes (topic `dead-letters`, key = the original key)."""
+
     topic: str | None
+    """The input topic it came from (null for a replay line without one)."""
     partition: int | None
+    """Its partition; with `topic` and `offset` it identifies the message."""
     offset: int | None
+    """Its offset in that partition (in a replay: its position among its partition's lines)."""
     key: str | None
     """The message key as text (its first `raw_limit` bytes)."""
     raw: str
+    """The original value, byte for byte (its first GROWTH_DEAD_LETTER_RAW_BYTES)."""
     raw_encoding: Literal["utf-8", "base64"]
+    """How `raw` holds the bytes: as text when they are UTF-8, else base64."""
     error: DeadLetterError
+    """Why it was rejected."""
     received_at: str
+    """Wall-clock time the worker rejected it, RFC 3339 UTC."""
     raw_truncated: bool | None = None
     """Present (true) when `raw` holds only the first bytes of a longer value."""
     raw_bytes: int | None = None
@@ -155,10 +192,17 @@ class AccountView(_Output):
     """`growth:account:{id}` (EVENTS.md "Redis"): one account as the engine holds it."""
 
     mrr: Decimal
+    """The account's monthly recurring revenue, in `currency`."""
+    currency: str
+    """The reporting currency `mrr` is in (GROWTH_REPORTING_CURRENCY)."""
     status: Literal["prospect", "paying", "churned"]
+    """`prospect` until it first pays, `paying` while MRR > 0, else `churned`."""
     plan: str | None
+    """The plan of its last subscription payment that names one, else of its signup."""
     last_active: str | None
+    """The latest activity of any of its users, RFC 3339 UTC."""
     last_score: int | None
+    """Its latest survey answer (docs/DECISIONS.md 44)."""
     churn_risk: list[AlertRule]
     """The alert rules open on the account (docs/DECISIONS.md 38); empty when none."""
     paying_since: str | None
@@ -166,44 +210,87 @@ class AccountView(_Output):
 
 
 class Snapshot(_Output):
+    """Every figure of METRICS.md at day D (`replay --snapshot`, `growth:metrics`, `GET
+    /metrics`); windows are `[D-N+1, D]`."""
+
     as_of: str | None
+    """Stream time: the latest event time applied, RFC 3339 UTC; null before any event."""
     day: str | None
+    """D, the UTC day of `as_of` (YYYY-MM-DD): the last day of every window."""
+    currency: str
+    """The reporting currency (GROWTH_REPORTING_CURRENCY) every money figure is in."""
     mrr: Decimal
+    """Sum of paying accounts' monthly amounts, in `currency`."""
     arr: Decimal
+    """12 x MRR."""
     paying_customers: int
+    """Accounts with MRR > 0."""
     arpa: Decimal | None
+    """MRR / paying customers; null without any."""
     new_mrr: Decimal
+    """MRR of first-time paying accounts, in the window."""
     expansion_mrr: Decimal
+    """MRR increases of paying accounts, in the window."""
     contraction_mrr: Decimal
+    """MRR decreases of accounts that keep paying, in the window."""
     churned_mrr: Decimal
+    """MRR lost by accounts going to 0, in the window."""
     reactivation_mrr: Decimal
+    """MRR of churned accounts paying again, in the window."""
     net_new_mrr: Decimal
+    """new + expansion + reactivation - contraction - churned."""
     new_customers: int
+    """Accounts that first paid in the window."""
     churned_customers: int
+    """Churn movements in the window."""
     reactivated_customers: int
+    """Reactivation movements in the window."""
     mrr_at_start: Decimal
+    """MRR at the window's start: mrr - net_new_mrr."""
     customers_at_start: int
+    """S: paying - new - reactivated + churned."""
     customer_churn_rate: Decimal | None
+    """Starting cohort's churns / S x 100; null when S = 0."""
     gross_mrr_churn_rate: Decimal | None
+    """(churned + contraction) / mrr_at_start x 100."""
     net_mrr_churn_rate: Decimal | None
+    """(churned + contraction - expansion - reactivation) / mrr_at_start x 100."""
     grr: Decimal | None
+    """Gross revenue retention of the starting cohort, %."""
     nrr: Decimal | None
+    """Net revenue retention of the starting cohort, %."""
     retention_rate: Decimal | None
+    """CRR = (E - N) / S x 100."""
     clv: Decimal | None
+    """arpa / (customer_churn_rate / 100), in `currency`; null when the rate is 0 or null."""
     dau: int
+    """Distinct users active on D."""
     wau: int
+    """Distinct users active in the 7 days to D."""
     mau: int
+    """Distinct users active in the window."""
     stickiness: Decimal
+    """DAU / MAU (4 decimals)."""
     nps: Decimal | None
+    """% promoters - % detractors over respondents' latest answers in the NPS window."""
     nps_responses: int
+    """Respondents whose latest answer is in the NPS window."""
     promoters: int
+    """Respondents answering 9-10."""
     passives: int
+    """Respondents answering 7-8."""
     detractors: int
+    """Respondents answering 0-6."""
     nps_margin: Decimal | None
+    """95 % adjusted-Wald half-width of `nps`."""
     signups: int
+    """Accounts whose first signup is in the window."""
     events: int
+    """Valid events applied since the start."""
     duplicates: int
+    """Duplicates skipped since the start."""
     dead_letters: int
+    """Messages rejected to dead letters since the start."""
 
 
 def now_iso() -> str:

@@ -43,9 +43,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GROWTH_", extra="ignore", frozen=True)
 
     reporting_currency: str = Field(default="USD", pattern=CURRENCY_PATTERN)
-    fx_rates: Annotated[dict[str, Decimal], NoDecode] = Field(
-        default_factory=lambda: {"USD": Decimal(1)}
-    )
+    fx_rates: Annotated[dict[str, Decimal], NoDecode] = Field(default_factory=dict)
+    """Currency -> value of one unit in the reporting currency; the reporting currency is
+    added with rate 1 when absent (the default is `{REPORTING: 1}`), and any other rate of
+    it is refused (docs/DECISIONS.md 50)."""
     window_days: int = Field(default=30, ge=1, le=366)
     nps_window_days: int = Field(default=90, ge=1, le=3660)
     lateness_days: int = Field(default=30, ge=0, le=366)
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     change_interval_ms: int = Field(default=1000, ge=10)
     """Metric changes are coalesced per metric over this interval."""
     checkpoint_interval_ms: int = Field(default=2000, ge=50)
+    """How often a partition's engine is checkpointed (and its input offsets committed)."""
     merge_wait_ms: int = Field(default=250, ge=0)
     """A record waits at least this long after it arrived while another topic of its partition
     has nothing buffered: one producer's appends to several topics can reach the broker in
@@ -108,7 +110,6 @@ class Settings(BaseSettings):
     idle_ms: int = Field(default=2000, ge=10)
     """A partition that has applied all its input and received nothing for this long
     follows the global stream time (METRICS.md "Idle partitions")."""
-    """How often a partition's engine is checkpointed (and its input offsets committed)."""
     table_store: str = "auto"
     """Faust store of the checkpoints table: `rocksdb://` (rocksdict), `memory://`, or
     `auto` = rocksdb:// when rocksdict is installed, else memory://."""
@@ -132,7 +133,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _reporting_currency_has_rate(self) -> Settings:
-        if self.reporting_currency not in self.fx_rates:
+        """A rate is the reporting currency's value of one unit (EVENTS.md: money is "in the
+        reporting currency"), so the reporting currency's own rate is 1 by definition: any
+        other value means the rates were written for another reporting currency, and every
+        figure would be in that one under this one's name."""
+        code = self.reporting_currency
+        rate = self.fx_rates.get(code)
+        if rate is not None and rate != 1:
+            raise ValueError(
+                f"GROWTH_FX_RATES gives {code}, the reporting currency "
+                f"(GROWTH_REPORTING_CURRENCY), rate {rate}; rates are values in {code}, "
+                f"so {code} must be 1"
+            )
+        if code not in self.fx_rates:
             object.__setattr__(
                 self, "fx_rates", {**self.fx_rates, self.reporting_currency: Decimal(1)}
             )

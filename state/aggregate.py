@@ -41,16 +41,25 @@ def view_of(engine: Engine, last_event_id: str | None) -> PartitionView:
 class Aggregator:
     """The latest view of every partition, and what follows from all of them together."""
 
-    __slots__ = ("_global", "_tracker", "changed", "expected_partitions", "views", "windows")
+    __slots__ = (
+        "_global", "_tracker", "changed", "currency", "expected_partitions", "views", "windows",
+    )  # fmt: skip
 
     def __init__(
-        self, windows: Windows, alert_rules: AlertRules, expected_partitions: int = 1
+        self,
+        windows: Windows,
+        alert_rules: AlertRules,
+        expected_partitions: int = 1,
+        *,
+        currency: str = "USD",
     ) -> None:
         self.windows = windows
+        self.currency = currency
+        """The reporting currency, named in the snapshot (the partials hold only amounts)."""
         self.expected_partitions = expected_partitions
         self.views: dict[int, PartitionView] = {}
         self._global = GlobalAlerts(alert_rules)
-        self._tracker = ChangeTracker(figures_at([], None, windows), windows)
+        self._tracker = ChangeTracker(figures_at([], None, windows), windows, currency)
         self.changed = False
         """A view arrived since the last `changes()`."""
 
@@ -75,11 +84,12 @@ class Aggregator:
         return figures_at(self.partials(), self.day, self.windows, groups)
 
     def snapshot(self) -> dict[str, Value | str]:
-        """Every figure of METRICS.md at the global day, with `as_of` and `day`."""
+        """Every figure of METRICS.md at the global day, with `as_of`, `day` and `currency`."""
         now, day = self.stream_time, self.day
         head: dict[str, Value | str] = {
             "as_of": None if now is None else iso_utc(now),
             "day": None if day is None else day_to_date(day).isoformat(),
+            "currency": self.currency,
         }
         return head | self.figures()
 

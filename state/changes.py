@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from models.outputs import MetricChange
 from state.figures import (
@@ -15,6 +16,11 @@ from state.figures import (
 )
 
 _POINT_IN_TIME = frozenset({"mrr", "arr", "paying_customers", "arpa", *COUNTER_FIGURES})
+MONEY_FIGURES: Final = frozenset({
+    "mrr", "arr", "arpa", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+    "reactivation_mrr", "net_new_mrr", "mrr_at_start", "clv",
+})  # fmt: skip
+"""The figures that are amounts of money: their changes name the reporting currency."""
 
 
 def figure_window(name: str, windows: Windows) -> str | None:
@@ -35,11 +41,14 @@ def figure_window(name: str, windows: Windows) -> str | None:
 class ChangeTracker:
     """Remembers the last value of every figure and reports the ones that moved."""
 
-    __slots__ = ("_values", "_windows")
+    __slots__ = ("_currency", "_values", "_windows")
 
-    def __init__(self, initial: Mapping[str, Value], windows: Windows) -> None:
+    def __init__(
+        self, initial: Mapping[str, Value], windows: Windows, currency: str = "USD"
+    ) -> None:
         self._values: dict[str, Value] = dict(initial)
         self._windows = windows
+        self._currency = currency
 
     @property
     def values(self) -> Mapping[str, Value]:
@@ -71,6 +80,7 @@ class ChangeTracker:
                     as_of=as_of,
                     cause_event_id=cause_event_id,
                     emitted_at=emitted_at,
+                    currency=self._currency if name in MONEY_FIGURES else None,
                 )
             )
         return out

@@ -31,6 +31,8 @@ class EngineConfig:
     lapse_grace_days: int = 14
     fx_rates: Mapping[str, Decimal] = field(default_factory=_usd_only)
     """Currency -> rate to the reporting currency (which has rate 1)."""
+    reporting_currency: str = "USD"
+    """What the money figures are in; every output that holds money names it."""
     alert_rules: AlertRules = field(default_factory=AlertRules)
     max_future_seconds: int = 3600
     """An event more than this after its recorded time is a dead letter (`future`)."""
@@ -45,6 +47,8 @@ class EngineConfig:
         if self.max_future_seconds < 0 or self.dedupe_hours < 0:
             raise ValueError("max_future_seconds and dedupe_hours must not be negative")
         rates = {code: Decimal(str(rate)) for code, rate in self.fx_rates.items()}
+        if rates.setdefault(self.reporting_currency, Decimal(1)) != 1:
+            raise ValueError("the reporting currency's own rate must be 1")
         object.__setattr__(self, "fx_rates", MappingProxyType(rates))
 
     @property

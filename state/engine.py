@@ -242,11 +242,13 @@ class Engine(EventRules):
         return figures_at([self.partial()], self.day, self.windows, groups)
 
     def snapshot(self) -> dict[str, Value | str]:
-        """Every figure of METRICS.md, plus `as_of` (stream time) and `day`."""
+        """Every figure of METRICS.md, plus `as_of` (stream time), `day` and the `currency`
+        of its money."""
         now, day = self.stream_time, self.day
         head: dict[str, Value | str] = {
             "as_of": None if now is None else iso_utc(now),
             "day": None if day is None else day_to_date(day).isoformat(),
+            "currency": self.config.reporting_currency,
         }
         return head | self.figures()
 

@@ -20,6 +20,7 @@ def account_view(engine: Engine, account_id: str) -> AccountView | None:
     paying = account.mrr > 0
     return AccountView.model_construct(
         mrr=account.mrr,
+        currency=engine.config.reporting_currency,
         status=account.status.value,
         plan=account.plan,
         last_active=None if account.last_active is None else iso_utc(account.last_active),

@@ -11,7 +11,7 @@ import pytest
 
 import tests.support.environment  # noqa: F401  (reads the run's variables before any test)
 
-pytest_plugins = ["tests.support.services", "tests.support.redis_server"]
+pytest_plugins = ["tests.support.services", "tests.support.redis_server", "tests.support.browser"]
 
 
 @pytest.fixture(autouse=True)

@@ -29,8 +29,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        name = f"GROWTH_{where.upper()}" if where else "settings"
-        raise UsageError(f"bad setting {name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if not where:  # a rule across settings names its own variables
+            raise UsageError(f"bad settings: {message}") from None
+        raise UsageError(f"bad setting GROWTH_{where.upper()}: {message}") from None
 
 
 def open_lines(path: str) -> tuple[Iterator[bytes], int | None, IO[bytes]]:

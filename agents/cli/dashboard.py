@@ -22,6 +22,9 @@ WIDTH: Final = 78
 """Visible width of the dashboard; two columns short of 80 so nothing wraps."""
 
 DASH: Final = "—"
+UNCOUNTED: Final = "amount only"
+"""Where the snapshot has a movement's amount but no count of accounts (expansion,
+contraction): said, rather than left blank as if a count were missing."""
 _SYMBOLS: Final = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _EIGHTHS: Final = " ▏▎▍▌▋▊▉"
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
@@ -162,6 +165,7 @@ class _Dashboard:
         else:
             parts.append(f"day {day if day is not None else DASH}")
             parts.append(f"as of {as_of if as_of is not None else DASH}")
+        parts.append(f"money in {self.currency}")
         return [" " + " · ".join(parts), " " + self.style("═" * (WIDTH - 1), "dim")]
 
     def headline(self) -> list[str]:
@@ -181,14 +185,14 @@ class _Dashboard:
             ("Reactivation", "reactivation_mrr", 1, "reactivated_customers"),
             ("Contraction", "contraction_mrr", -1, None),
             ("Churned", "churned_mrr", -1, "churned_customers"),
-        )
+        )  # the snapshot counts no accounts for expansion and contraction, only amounts
         values = [self.num(name) for _label, name, _sign, _count_name in rows]
         amounts = [
             _money(None if v is None else v * sign, self.currency, signed=True)
             for v, (_label, _name, sign, _c) in zip(values, rows, strict=True)
         ]
         counts = [
-            "" if count_name is None else self.customers(count_name)
+            self.style(UNCOUNTED, "dim") if count_name is None else self.customers(count_name)
             for _label, _name, _sign, count_name in rows
         ]
         net = _money(self.num("net_new_mrr"), self.currency, signed=True)
@@ -240,12 +244,11 @@ class _Dashboard:
     def engagement(self) -> list[str]:
         stickiness = self.num("stickiness")
         sticky = self.dim_dash(DASH if stickiness is None else f"{stickiness:.4f}")
-        note = "" if stickiness is None else f"{stickiness * 100:.1f} % of MAU daily"
         rows = [
             ("DAU", self.count("dau"), ""),
             ("WAU", self.count("wau"), ""),
             ("MAU", self.count("mau"), ""),
-            ("Stickiness", sticky, self.style(note, "dim")),
+            ("Stickiness", sticky, self.style("DAU / MAU", "dim")),
             ("Sign-ups", self.count("signups"), self.style("in the window", "dim")),
         ]
         return [" " + self.title("Engagement"), *_table(rows, label_w=12)]
@@ -326,15 +329,18 @@ def render(
     snapshot: Mapping[str, object],
     *,
     color: bool = False,
-    reporting_currency: str = "USD",
+    reporting_currency: str | None = None,
     window_days: int | None = None,
 ) -> str:
     """The dashboard of `snapshot` as text of at most 80 columns (ANSI colours if `color`).
 
-    `window_days` only labels the movements' window ("last 30 days"); the
-    snapshot itself does not say how long its window is.
+    Money is shown in the snapshot's own `currency`; `reporting_currency` only stands in
+    for a snapshot without one (an older file), else USD. `window_days` only labels the
+    movements' window ("last 30 days"); the snapshot itself does not say how long it is.
     """
-    board = _Dashboard(snapshot, _Style(color), reporting_currency, window_days)
+    own = snapshot.get("currency")
+    currency = own if isinstance(own, str) and own else reporting_currency or "USD"
+    board = _Dashboard(snapshot, _Style(color), currency, window_days)
     lines = [
         *board.header(),
         *board.headline(),

@@ -63,13 +63,48 @@ def _configured_topics(settings: Settings) -> dict[object, str]:
     }
 
 
+def demo_rates_text() -> str:
+    """`GROWTH_FX_RATES` as the demo world needs it (README's live demo exports this)."""
+    from agents.demo import DEMO_FX_RATES
+
+    return dumps(DEMO_FX_RATES)
+
+
+def demo_settings(*, to_kafka: bool) -> Settings:
+    """The settings the demo computes with: the demo world pays in USD, EUR and GBP, so the
+    rates `GROWTH_FX_RATES` lacks are taken from the demo's (in USD). Rates in USD cannot
+    serve another reporting currency (docs/DECISIONS.md 50): then the user's rates must name
+    every demo currency. With `--kafka` a worker computes, with its own settings: a warning
+    says when these settings would dead-letter the demo's payments there."""
+    from agents.demo import DEMO_FX_RATES
+
+    settings = load_settings()
+    missing = [code for code in DEMO_FX_RATES if code not in settings.fx_rates]
+    if not missing:
+        return settings
+    if to_kafka:
+        print(
+            f"growthstream: warning: GROWTH_FX_RATES has no rate for {', '.join(missing)}: a "
+            f"worker with these settings dead-letters their payments (unknown_currency); "
+            f"export GROWTH_FX_RATES='{demo_rates_text()}' for the worker and the demo",
+            file=sys.stderr,
+        )
+    if settings.reporting_currency != "USD":
+        raise UsageError(
+            f"the demo's rates are in USD; with GROWTH_REPORTING_CURRENCY="
+            f"{settings.reporting_currency} set GROWTH_FX_RATES in "
+            f"{settings.reporting_currency} for {', '.join(DEMO_FX_RATES)}"
+        )
+    return load_settings(fx_rates={**DEMO_FX_RATES, **settings.fx_rates})
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agents.cli.dashboard import render
-    from agents.demo import DEMO_FX_RATES, WorldSpec, generate
+    from agents.demo import WorldSpec, generate
 
     if args.rate and not args.kafka:
         raise UsageError("--rate paces the messages sent to Kafka: it needs --kafka")
-    settings = load_settings(fx_rates={**DEMO_FX_RATES, **Settings().fx_rates})
+    settings = demo_settings(to_kafka=args.kafka)
     spec = WorldSpec(seed=args.seed, accounts=args.accounts, days=args.days)
     names = _configured_topics(settings)
     lines = [dumps({**line, "topic": names.get(line["topic"], line["topic"])}).encode()
@@ -89,13 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     engine = replay_lines(lines, settings, outputs)
     elapsed = time.perf_counter() - started
     progress.close(len(lines), len(lines))
-    print(
-        render(
-            engine.snapshot(),
-            color=sys.stdout.isatty(),
-            reporting_currency=settings.reporting_currency,
-        )
-    )
+    print(render(engine.snapshot(), color=sys.stdout.isatty(), window_days=settings.window_days))
     print(
         f"{len(lines):,} generated messages (seed {args.seed}) replayed in {elapsed:.2f}s"
         + (f"; stream kept in {args.out}" if args.out else ""),

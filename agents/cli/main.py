@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from agents.cli.common import UsageError
-from agents.cli.embedded import cmd_demo, cmd_replay, cmd_schema
+from agents.cli.embedded import cmd_demo, cmd_replay, cmd_schema, demo_rates_text
 from agents.cli.kafka import cmd_produce, cmd_worker
 
 
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--kafka",
         action="store_true",
-        help="send the stream to the Kafka input topics (for a worker) instead of replaying it",
+        help="send the stream to the Kafka input topics (for a worker) instead of replaying it; "
+        f"the worker needs GROWTH_FX_RATES='{demo_rates_text()}' for the demo's currencies",
     )
     demo.add_argument(
         "--rate",
@@ -81,7 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("events", metavar="FILE.jsonl", help="replay file, or - for stdin")
     produce.set_defaults(run=cmd_produce)
 
-    worker = commands.add_parser("worker", help="run a Faust worker against Kafka and Redis")
+    worker = commands.add_parser(
+        "worker",
+        help="run a Faust worker against Kafka and Redis",
+        description="Run a Faust worker against Kafka and Redis. A payment in a currency "
+        "without a rate in GROWTH_FX_RATES is a dead letter (unknown_currency): for the demo "
+        f"world (`demo --kafka`) export GROWTH_FX_RATES='{demo_rates_text()}' first.",
+    )
     worker.add_argument("-l", "--loglevel", default="info", help="log level (default info)")
     worker.add_argument("--web-port", type=int, default=6066, help="web server port (6066)")
     worker.set_defaults(run=cmd_worker)

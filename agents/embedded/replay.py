@@ -175,7 +175,9 @@ def replay_lines(
     config = engine_config(settings)
     count = partitions or 1
     engines = [Engine(config) for _ in range(count)]
-    aggregator = Aggregator(config.windows, config.alert_rules, count)
+    aggregator = Aggregator(
+        config.windows, config.alert_rules, count, currency=config.reporting_currency
+    )
     decoder = Decoder(settings)
     pipelines = [Pipeline(engine, decoder) for engine in engines]
     reporter = _Reporter(engines, aggregator, outputs)

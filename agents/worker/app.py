@@ -82,7 +82,9 @@ class GrowthWorker:
         self.revoked_in_generation = -1
         """The consumer generation in which partitions were last revoked: its batches may
         precede a partition's restored state, so they are never applied."""
-        self.aggregator = Aggregator(config.windows, config.alert_rules, n)
+        self.aggregator = Aggregator(
+            config.windows, config.alert_rules, n, currency=config.reporting_currency
+        )
         partials = app.topic(
             partials_topic(settings), partitions=1, compacting=True, internal=True, **raw
         )

@@ -20,8 +20,8 @@ import pytest
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
 from models.settings import Settings
-from tests.support.environment import run_variable, services_required
-from tests.support.services import services_unavailable
+from tests.support.browser import find_chromium
+from tests.support.environment import run_variable
 from tests.support.workers import (
     Workers,
     http_get,
@@ -35,18 +35,25 @@ from tests.support.workers import (
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # in .gitignore
 SCREENSHOT_TO = "GROWTH_DASHBOARD_SCREENSHOT"  # set by scripts/screenshot
-CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture
-def chromium() -> str:
-    path = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
-    if path is None:
-        reason = "no chromium (apt-get install -y chromium) for the dashboard page test"
-        if services_required():
-            services_unavailable(reason)  # fails under CI rather than skip
-        pytest.skip(reason)
-    return path
+def test_no_chromium_skips_with_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install -y chromium"):
+        find_chromium(str(tmp_path), required=False)
+
+
+def test_no_chromium_fails_where_it_is_required(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"no chromium on PATH"):
+        find_chromium(str(tmp_path), required=True)
+
+
+def test_chromium_is_found_on_path(tmp_path: Path) -> None:
+    browser = tmp_path / "chromium"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    assert find_chromium(f"{tmp_path / 'nothing'}{os.pathsep}{tmp_path}", required=True) == str(
+        browser
+    )
 
 
 def _browse(chromium: str, profile: Path, *args: str) -> str:
@@ -64,7 +71,7 @@ def money(value: Decimal) -> str:
 
 
 def test_dashboard_shows_the_snapshot_mrr(
-    fresh_names: Settings, workers: Workers, chromium: str, tmp_path: Path
+    chromium: str, fresh_names: Settings, workers: Workers, tmp_path: Path
 ) -> None:
     one_worker = workers
     settings = worker_settings(fresh_names)

@@ -70,6 +70,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
     accounts = {
         f"acct-{i}": AccountView(
             mrr=Decimal(f"{i + 1}9.90"),
+            currency="USD",
             status="paying" if i % 2 else "churned",
             plan=None if i == 0 else "team",
             last_active="2026-03-01",
@@ -229,8 +230,8 @@ def assert_no_password(caplog: pytest.LogCaptureFixture) -> None:
 
 
 ACCOUNT = AccountView(
-    mrr=Decimal("1.00"), status="paying", plan=None, last_active=None, last_score=None,
-    churn_risk=[], paying_since="2026-03-01",
+    mrr=Decimal("1.00"), currency="USD", status="paying", plan=None, last_active=None,
+    last_score=None, churn_risk=[], paying_since="2026-03-01",
 )  # fmt: skip
 CHANGE = MetricChange(
     metric="mrr", value=Decimal("1.00"), previous=None, delta=None, window=None,

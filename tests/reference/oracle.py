@@ -390,10 +390,11 @@ def oracle_snapshot(
     return figures(_totals(_run(lines, config)), config)
 
 
-def _account_view(account: _Account) -> dict[str, object]:
+def _account_view(account: _Account, currency: str) -> dict[str, object]:
     paying = account.status == "paying"
     return {
         "mrr": money(account.mrr if paying else 0),
+        "currency": currency,
         "status": account.status,
         "plan": account.plan,
         "paying_since": (
@@ -425,7 +426,9 @@ def oracle_accounts(
         except UnicodeEncodeError:
             home = 0
         index = home if home in holders else holders[0]
-        result[account_id] = _account_view(parts[index].accounts[account_id])
+        result[account_id] = _account_view(
+            parts[index].accounts[account_id], config.reporting_currency
+        )
     return result
 
 

@@ -155,6 +155,7 @@ def figures(totals: Totals, config: OracleConfig) -> dict[str, object]:
         signups = sum(1 for t in totals.first_signups if today - n + 1 <= day_of(t) <= today)
 
     return {
+        "currency": config.reporting_currency,
         "mrr": money(mrr),
         "arr": money(12 * mrr),
         "paying_customers": paying_customers,

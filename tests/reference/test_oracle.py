@@ -116,6 +116,7 @@ def check(result: dict[str, object], expected: dict[str, object]) -> None:
 def test_empty_stream() -> None:
     result = oracle_snapshot([])
     assert result == {
+        "currency": "USD",
         "mrr": D("0.00"),
         "arr": D("0.00"),
         "paying_customers": 0,

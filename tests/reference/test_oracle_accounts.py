@@ -51,6 +51,7 @@ def test_accounts_on_a_small_stream() -> None:
     assert oracle_accounts(lines) == {
         "A": {
             "mrr": D("120.00"),
+            "currency": "USD",
             "status": "paying",
             "plan": "pro",
             "paying_since": "2026-02-03",
@@ -59,6 +60,7 @@ def test_accounts_on_a_small_stream() -> None:
         },
         "B": {
             "mrr": D("0.00"),
+            "currency": "USD",
             "status": "prospect",
             "plan": "trial",
             "paying_since": None,
@@ -67,6 +69,7 @@ def test_accounts_on_a_small_stream() -> None:
         },
         "C": {
             "mrr": D("40.00"),
+            "currency": "USD",
             "status": "paying",
             "plan": None,
             "paying_since": "2026-02-15",
@@ -75,6 +78,7 @@ def test_accounts_on_a_small_stream() -> None:
         },
         "E": {
             "mrr": D("0.00"),
+            "currency": "USD",
             "status": "churned",
             "plan": None,
             "paying_since": None,
@@ -83,6 +87,7 @@ def test_accounts_on_a_small_stream() -> None:
         },
         "F": {
             "mrr": D("0.00"),
+            "currency": "USD",
             "status": "prospect",
             "plan": None,
             "paying_since": None,

@@ -9,9 +9,12 @@ import orjson
 import pytest
 
 from agents.cli import main
+from agents.cli.embedded import demo_settings
+from agents.demo import DEMO_FX_RATES
 from state.figures import FIGURES
 
 GOOD = {"event_id": "p1", "occurred_at": "2026-03-01T12:00:00Z", "account_id": "a1"}
+README_RATES = '{"USD":1,"EUR":1.08,"GBP":1.27}'
 
 
 def _write(path: Path, lines: list[object]) -> Path:
@@ -46,7 +49,8 @@ def test_replay_writes_snapshot_changes_and_dead_letters(stream: Path, tmp_path:
                  "--changes", str(changes), "--dead-letters", str(dead)])  # fmt: skip
     assert code == 0
     figures = json.loads(snapshot.read_text())
-    assert list(figures) == ["as_of", "day", *FIGURES]
+    assert list(figures) == ["as_of", "day", "currency", *FIGURES]
+    assert figures["currency"] == "USD"
     assert figures["as_of"] == "2026-03-01T12:00:00Z" and figures["day"] == "2026-03-01"
     assert (figures["mrr"], figures["paying_customers"], figures["dau"]) == (49.0, 1, 1)
     assert (figures["events"], figures["duplicates"], figures["dead_letters"]) == (2, 1, 1)
@@ -80,6 +84,16 @@ def test_replay_reads_stdin(
         ({}, ["replay", "/no/such/file.jsonl"], "no such file: /no/such/file.jsonl"),
         ({"GROWTH_FX_RATES": "not json"}, ["replay", "EVENTS"], "bad setting GROWTH_FX_RATES"),
         ({"GROWTH_WINDOW_DAYS": "abc"}, ["replay", "EVENTS"], "bad setting GROWTH_WINDOW_DAYS"),
+        (
+            {"GROWTH_REPORTING_CURRENCY": "EUR", "GROWTH_FX_RATES": README_RATES},
+            ["demo", "--accounts", "5", "--days", "5"],
+            "bad settings: GROWTH_FX_RATES gives EUR, the reporting currency",
+        ),
+        (
+            {"GROWTH_REPORTING_CURRENCY": "EUR"},
+            ["demo", "--accounts", "5", "--days", "5"],
+            "the demo's rates are in USD",
+        ),
         ({}, ["replay", "DIR"], "is a directory"),
     ],
 )
@@ -126,3 +140,28 @@ def test_demo_is_deterministic_and_its_stream_replays_to_the_same_figures(
     assert main(["replay", str(first), "--snapshot", str(tmp_path / "s.json")]) == 0
     mrr = json.loads((tmp_path / "s.json").read_text())["mrr"]
     assert f"{mrr:,.2f}" in shown
+
+
+def test_demo_to_kafka_warns_when_its_rates_would_dead_letter_the_worlds_currencies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`demo --kafka` cannot see the worker's settings; its own lacking a demo currency is
+    the likely mistake (README's live demo exports the rates for both)."""
+    settings = demo_settings(to_kafka=True)
+    assert dict(settings.fx_rates) == DEMO_FX_RATES  # its own replay still has them
+    err = capsys.readouterr().err
+    assert "warning: GROWTH_FX_RATES has no rate for EUR, GBP" in err
+    assert f"export GROWTH_FX_RATES='{README_RATES}'" in err
+    monkeypatch.setenv("GROWTH_FX_RATES", README_RATES)
+    demo_settings(to_kafka=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_demo_in_eur_with_rates_in_eur_prints_euros(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GROWTH_REPORTING_CURRENCY", "EUR")
+    monkeypatch.setenv("GROWTH_FX_RATES", '{"EUR":1,"USD":0.9259,"GBP":1.1759}')
+    assert main(["demo", "--accounts", "20", "--days", "30"]) == 0
+    shown = capsys.readouterr().out
+    assert "MRR €" in shown and "money in EUR" in shown and "$" not in shown

@@ -190,3 +190,30 @@ def test_huge_and_negative_figures_still_fit() -> None:
     text = render(huge, color=True)
     _fits(text)
     assert "-$98,765,432,109.87" in ANSI.sub("", text)
+
+
+def test_money_is_in_the_snapshots_own_currency() -> None:
+    """The snapshot names its currency: the dashboard shows that one, in the header too."""
+    text = render({**FULL, "currency": "EUR"})
+    assert "MRR €63,169.70" in text and "$" not in text
+    assert "money in EUR" in text.splitlines()[0]
+    assert "money in USD" in render(FULL).splitlines()[0]
+
+
+def test_movements_give_counts_where_the_snapshot_has_them_and_say_so_where_not() -> None:
+    lines = render(FULL).splitlines()
+
+    def row(label: str) -> str:
+        return next(line for line in lines if line.strip().startswith(label))
+
+    for label in ("New", "Reactivation", "Churned"):
+        assert re.search(r"\d customers?$", row(label)), row(label)
+    for label in ("Expansion", "Contraction"):
+        assert row(label).endswith("amount only"), row(label)
+        assert "customer" not in row(label)
+
+
+def test_stickiness_is_printed_once() -> None:
+    text = render(FULL)
+    assert text.count("0.2426") == 1
+    assert "24.3 %" not in text and "24.26 %" not in text

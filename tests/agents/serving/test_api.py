@@ -132,6 +132,7 @@ def test_parse_alert_keeps_valid_churn_alerts_only() -> None:
 def test_account_body_types_fields_and_keeps_its_own_alerts() -> None:
     raw = {
         "mrr": "49.10",
+        "currency": "USD",
         "status": "paying",
         "plan": "",
         "paying_since": "2026-01-17",
@@ -144,6 +145,7 @@ def test_account_body_types_fields_and_keeps_its_own_alerts() -> None:
     assert body == {
         "account_id": "acct-1",
         "mrr": Decimal("49.10"),
+        "currency": "USD",
         "status": "paying",
         "plan": None,
         "paying_since": "2026-01-17",
