@@ -29,6 +29,7 @@ from agents.serving.api import (
     series_body,
     snapshot_body,
 )
+from agents.serving.page import render_page
 from agents.serving.redis_client import OUTAGE_ERRORS, redis_client
 from agents.serving.telemetry import CONTENT_TYPE, Telemetry, TopicPartition, openmetrics_text
 from models.jsonout import dumps
@@ -163,7 +164,16 @@ class Api:
         return Reply(200, text, CONTENT_TYPE)
 
     async def dashboard(self, request: Any, params: Mapping[str, str]) -> Reply:
-        return Reply(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
+        """The page with the current figures and alerts in its HTML (agents/serving/page.py);
+        without Redis, or figures, the page as it is, which its script fills in later."""
+        template = (STATIC / "index.html").read_text(encoding="utf-8")
+        try:
+            metrics: Mapping[str, object] | None = snapshot_body(await self.reads.hash("metrics"))
+            alerts = await self.reads.alerts()
+        except ApiError:
+            metrics, alerts = None, []
+        page = render_page(template, metrics, alerts)
+        return Reply(200, page.encode(), "text/html; charset=utf-8")
 
     async def static(self, request: Any, params: Mapping[str, str]) -> Reply:
         name = params["name"]

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,8 +67,17 @@ def _browse(chromium: str, profile: Path, *args: str) -> str:
 
 
 def money(value: Decimal) -> str:
-    """How dashboard.js writes money: thousands separated by commas, two decimals."""
-    return f"{value:,.2f}"
+    """How dashboard.js (and the served page) writes money of the generated world, in USD:
+    its currency, thousands separated by commas, two decimals."""
+    return f"${value:,.2f}"
+
+
+def _alert_times(dom: str) -> list[datetime]:
+    """The times of the alerts the page lists, in the order it lists them."""
+    listed = re.search(r'<ul id="alerts"[^>]*>(.*?)</ul>', dom, re.DOTALL)
+    assert listed is not None
+    stamps = re.findall(r" · (\d{4}-\d{2}-\d{2}T[^ ]+) · ", listed.group(1))
+    return [datetime.fromisoformat(stamp) for stamp in stamps]
 
 
 def test_dashboard_shows_the_snapshot_mrr(
@@ -85,6 +95,12 @@ def test_dashboard_shows_the_snapshot_mrr(
     wait_until(lambda: http_get(port, "/health")[0] == 200, "a ready /health", tail=one_worker.tail)
     status, content_type, page = http_get(port, "/")
     assert status == 200 and content_type.startswith("text/html") and b'id="mrr"' in page
+    # the first paint has the figures: written into the HTML, before any script ran
+    served = page.decode()
+    assert f'data-testid="mrr">{money(expected["mrr"])}<' in served
+    assert "connecting" not in served and expected["as_of"] in served
+    times = _alert_times(served)
+    assert times and times == sorted(times, reverse=True)  # newest first
 
     url = f"http://127.0.0.1:{port}/"
     dom = _browse(chromium, tmp_path / "profile", "--dump-dom", url)
@@ -97,6 +113,8 @@ def test_dashboard_shows_the_snapshot_mrr(
     assert dom.count("<rect") == 5  # the five movements' bars
     assert "<polyline" in dom  # the DAU sparkline
     assert "not updating" not in dom
+    times = _alert_times(dom)
+    assert times and times == sorted(times, reverse=True)  # still newest first, polled
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"

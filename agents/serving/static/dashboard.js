@@ -9,7 +9,14 @@ function grouped(n, digits) {
   const sign = n < 0 ? "-" : "";
   return sign + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (frac ? "." + frac : "");
 }
-const money = (v) => (v === null || v === undefined ? "–" : grouped(Number(v), 2));
+// the same table as agents/serving/page.py, which writes the first paint's figures
+const SYMBOLS = { USD: "$", EUR: "€", GBP: "£", JPY: "¥" };
+function money(v, currency, signed) {
+  if (v === null || v === undefined) return "–";
+  const n = Number(v);
+  const sign = n < 0 ? "-" : signed && n > 0 ? "+" : "";
+  return sign + (SYMBOLS[currency] ?? currency + " ") + grouped(Math.abs(n), 2);
+}
 const count = (v) => (v === null || v === undefined ? "–" : grouped(Number(v), 0));
 const percent = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2) + " %");
 
@@ -32,6 +39,7 @@ function node(name, attrs, text) {
 }
 
 function bars(m) {
+  const currency = m.currency;
   const rows = [
     ["new", m.new_mrr, 1], ["expansion", m.expansion_mrr, 1],
     ["reactivation", m.reactivation_mrr, 1], ["contraction", m.contraction_mrr, -1],
@@ -47,7 +55,7 @@ function bars(m) {
     svg.appendChild(node("rect", { x: 95, y: y + 4, width: Math.max(width, 1), height: 24,
       rx: 3, fill: sign > 0 ? "#1f8a4c" : "#c2402f" }));
     svg.appendChild(node("text", { x: 100 + width, y: y + 21 },
-      (sign > 0 ? "+" : "−") + money(value)));
+      (sign > 0 ? "+" : "−") + money(value, currency)));
   });
 }
 
@@ -74,7 +82,10 @@ function alerts(list) {
     ul.appendChild(Object.assign(document.createElement("li"), { className: "muted", textContent: "none" }));
     return;
   }
-  for (const a of list.slice().reverse()) {
+  // newest first by the alert's own time; equal times, the later arrival first
+  const newest = list.slice().reverse()
+    .sort((a, b) => (Date.parse(b.as_of) || 0) - (Date.parse(a.as_of) || 0));
+  for (const a of newest) {
     const li = document.createElement("li");
     const rule = Object.assign(document.createElement("span"),
       { className: a.severity === "critical" ? "critical" : "", textContent: a.rule });
@@ -86,11 +97,12 @@ function alerts(list) {
 function show(m) {
   set("as-of", m.as_of || "–");
   set("window-day", m.day || "–");
-  set("mrr", money(m.mrr), "/ month");
-  set("arr", money(m.arr), "/ year");
+  set("currency", m.currency || "–");
+  set("mrr", money(m.mrr, m.currency), "/ month");
+  set("arr", money(m.arr, m.currency), "/ year");
   set("paying_customers", count(m.paying_customers));
-  set("arpa", money(m.arpa));
-  set("net_new_mrr", (Number(m.net_new_mrr) >= 0 ? "+" : "") + money(m.net_new_mrr));
+  set("arpa", money(m.arpa, m.currency));
+  set("net_new_mrr", money(m.net_new_mrr, m.currency, true));
   for (const id of ["dau", "wau", "mau"]) set(id, count(m[id]));
   set("stickiness", m.stickiness === null ? "–" : (Number(m.stickiness) * 100).toFixed(1) + " %");
   for (const id of ["customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate",
