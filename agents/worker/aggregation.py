@@ -13,6 +13,7 @@ that lost it stops at once and forgets what it had aggregated.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -127,6 +128,8 @@ class Aggregation:
             if records:
                 await self.redis.append_changes(records)
         snapshot = self.aggregator.snapshot()
+        if not _has_figures(snapshot):
+            return  # GET /metrics answers 503 "no figures yet" rather than zeros of no data
         await self.redis.write_metrics(snapshot)
         await self.series.write(self.aggregator, snapshot, changed=changed)
         now = self.aggregator.stream_time
@@ -142,3 +145,11 @@ class Aggregation:
             partition = event.message.partition
             if partition in self.partitions.states and isinstance(event.message.value, bytes):
                 self.partitions.global_time[partition] = int(event.message.value)
+
+
+def _has_figures(snapshot: Mapping[str, object]) -> bool:
+    """True once any partition has taken a message: an event gives a stream time, a
+    duplicate or a dead letter a count."""
+    return snapshot.get("as_of") is not None or any(
+        snapshot.get(name) for name in ("events", "duplicates", "dead_letters")
+    )
