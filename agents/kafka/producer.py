@@ -68,6 +68,11 @@ class ProduceSummary:
         return sum(self.sent.values())
 
     @property
+    def skipped(self) -> int:
+        """Lines that reached no input topic (their dead letters went instead)."""
+        return sum(self.dead_letters.values())
+
+    @property
     def errors(self) -> int:
         return sum(self.failures.values())
 
@@ -83,7 +88,7 @@ class ProduceSummary:
         text = f"sent {self.total:,} {noun}" + (f" ({per_topic})" if per_topic else "")
         text += f" in {self.seconds:.1f}s"
         if self.dead_letters:
-            count = sum(self.dead_letters.values())
+            count = self.skipped
             text += f"; {count:,} dead {'letter' if count == 1 else 'letters'} ("
             text += ", ".join(f"{r} {n:,}" for r, n in sorted(self.dead_letters.items())) + ")"
         if self.failures:
