@@ -90,6 +90,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
     stored = client.hgetall(f"{fresh_redis.redis_prefix}account:acct-0")
     assert stored == {
         "mrr": "19.90",
+        "currency": "USD",
         "status": "churned",
         "plan": "",
         "last_active": "2026-03-01",
@@ -115,6 +116,7 @@ def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
             as_of="2026-03-01T00:00:00Z",
             cause_event_id=f"e-{n}",
             emitted_at="2026-03-01T00:00:01Z",
+            currency="USD",
         )
 
     async def write() -> list[bool]:
@@ -138,6 +140,7 @@ def test_changes_stream_is_capped(fresh_redis: Settings) -> None:
         "window": "30d",
         "as_of": "2026-03-01T00:00:00Z",
         "cause_event_id": "e-499",
+        "currency": "USD",
         "emitted_at": "2026-03-01T00:00:01Z",
     }
 

@@ -40,11 +40,14 @@ def test_two_workers_over_four_partitions_give_the_replay_figures(
     wait_for_figures(settings, expected, workers)
 
     last: dict[str, Any] = {}
+    currencies: dict[str, set[str | None]] = {}
     for message in read_all(settings, settings.topic_metric_changes):
         record = orjson.loads(message.value)
         last[record["metric"]] = record["value"]
+        currencies.setdefault(record["metric"], set()).add(record["currency"])
+    assert currencies["mrr"] == {expected["currency"]} and currencies["dau"] == {None}
     for name, value in expected.items():
-        if name in ("as_of", "day"):
+        if name in ("as_of", "day", "currency"):  # not figures: no metric changes
             continue
         got = last.get(name, "unchanged")
         if got == "unchanged":  # never changed from its initial value (0 or null)
