@@ -79,9 +79,6 @@ class GrowthWorker:
             app, settings, config, self.checkpoints, self.outputs, self.telemetry
         )
         self.partitions.on_restore = self._restored
-        self.revoked_in_generation = -1
-        """The consumer generation in which partitions were last revoked: its batches may
-        precede a partition's restored state, so they are never applied."""
         self.aggregator = Aggregator(
             config.windows, config.alert_rules, n, currency=config.reporting_currency
         )
@@ -143,7 +140,6 @@ class GrowthWorker:
         self.checkpointer.rewrite_accounts()
 
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
-        self.revoked_in_generation = self.app.consumer_generation_id
         inputs = set(self.partitions.input_names)
         self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)
         for partition in {tp.partition for tp in revoked if tp.topic in inputs}:
@@ -154,11 +150,11 @@ class GrowthWorker:
     async def _consume(self, stream: faust.StreamT[RecordBatch]) -> None:
         async for batch in stream:
             if (
-                batch.generation_id != self.app.consumer_generation_id
-                or batch.generation_id <= self.revoked_in_generation
+                batch.rebalances != self.app.rebalancing_count
+                or batch.generation_id != self.app.consumer_generation_id
                 or self.app.rebalancing
             ):
-                continue  # fetched before a rebalance: Kafka delivers it again after it
+                continue  # overtaken by a rebalance, which seeks back to the committed offset
             if batch.tp not in self.app.consumer.assignment():
                 continue
             self.partitions.push(batch)

@@ -42,6 +42,9 @@ class RecordBatch:
     records: Sequence[Any]
     """aiokafka `ConsumerRecord`s: `.offset`, `.timestamp` (ms), `.key`, `.value` (bytes)."""
     generation_id: int
+    rebalances: int
+    """`app.rebalancing_count` when it was handed on: a batch that a rebalance has overtaken
+    is never applied (the rebalance seeks back to the committed offsets)."""
 
 
 class BatchingConsumer(aiokafka_driver.Consumer):
@@ -109,14 +112,21 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         active: set[TP] | None,
         sinks: Mapping[str, faust.ChannelT[RecordBatch]],
     ) -> None:
-        """One fetch: batches to their channels, everything else one message at a time."""
+        """One fetch: batches to their channels, everything else one message at a time.
+
+        A read offset is set only while no rebalance has begun since this fetch was handed
+        on: `sink.send` may wait (a full channel) while a rebalance seeks every partition
+        back to its committed offset, and a read offset set after that seek would make the
+        fetcher drop the records it fetches again (Faust's own loop sets it after its await
+        all the same)."""
         generation_id = self.app.consumer_generation_id
+        rebalances = self.app.rebalancing_count
         allowed = None if active is None else active | self._buffered_partitions
         read_offset = self._read_offset
         for tp, batch in records.items():
             if not batch or not self.flow_active:
                 continue
-            if self.app.consumer_generation_id != generation_id:
+            if self._overtaken(generation_id, rebalances):
                 break
             if allowed is not None and tp not in allowed:
                 continue
@@ -131,8 +141,19 @@ class BatchingConsumer(aiokafka_driver.Consumer):
                 if not batch:
                     continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            await sink.send(value=RecordBatch(tp, batch, generation_id))
+            await sink.send(value=RecordBatch(tp, batch, generation_id, rebalances))
+            if self._overtaken(generation_id, rebalances):
+                break
             read_offset[tp] = last
+
+    def _overtaken(self, generation_id: int, rebalances: int) -> bool:
+        """Has a rebalance begun (or the flow stopped) since a fetch was handed on?"""
+        app = self.app
+        return (
+            app.consumer_generation_id != generation_id
+            or app.rebalancing_count != rebalances
+            or not self.flow_active
+        )
 
     async def _deliver_one_by_one(self, tp: TP, batch: Sequence[Any]) -> None:
         """Faust's own per-message path (`_drain_messages`' inner loop: gaps through
@@ -140,8 +161,9 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         read_offset = self._read_offset
         callback = self.callback
         acks_enabled_for: Callable[[str], bool] = self.app.topics.acks_enabled_for
+        generation_id, rebalances = self.app.consumer_generation_id, self.app.rebalancing_count
         for record in batch:
-            if not self.flow_active:
+            if self._overtaken(generation_id, rebalances):
                 return
             offset = record.offset
             r_offset = read_offset[tp]
@@ -154,6 +176,8 @@ class BatchingConsumer(aiokafka_driver.Consumer):
                 await self.wait_first(callback(message), self.suspend_flow.wait())
             else:
                 await callback(message)
+            if self._overtaken(generation_id, rebalances):
+                return
             read_offset[tp] = offset
 
 

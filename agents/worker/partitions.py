@@ -104,7 +104,14 @@ class Partitions:
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
         tp = batch.tp
-        self.state(tp.partition)
+        state = self.state(tp.partition)
+        known = max(self.received.get(tp, -1), state.offsets.get(tp.topic, -1))
+        first = batch.records[0].offset
+        if known >= 0 and first > known + 2:  # one offset may be a transaction marker
+            log.info(
+                "partition %d: %s offsets %d-%d were never received", tp.partition, tp.topic,
+                known + 1, first - 1,
+            )  # fmt: skip
         self.received[tp] = batch.records[-1].offset
         self.last_received[tp.partition] = time.monotonic()
         arrival = time.time() * 1000

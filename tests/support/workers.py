@@ -134,10 +134,16 @@ class Workers:
         self.procs.clear()
 
     def tail(self) -> str:
-        return "\n".join(
+        """The end of every worker's log, and what each running worker's `/health` says."""
+        logs = [
             f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-25:])
             for p in sorted(self.logs.glob("worker-*.log"))
-        )
+        ]
+        health = [
+            f"--- worker {index} /health: {http_get(self.port(index), '/health')[2].decode()}"
+            for index in sorted(self.procs)
+        ]
+        return "\n".join(logs + health)
 
 
 def redis_metrics(settings: Settings) -> dict[str, str]:

@@ -97,6 +97,54 @@ def test_records_below_the_read_offset_are_dropped(app: GrowthApp) -> None:
     assert len(sink.batches) == 1  # nothing left to send
 
 
+class RebalancingSink(Sink):
+    """A channel whose send waits while a rebalance begins and seeks back to `committed`,
+    as a full channel does while the consumer thread rebalances."""
+
+    def __init__(self, made: BatchingConsumer, committed: int, *, new_generation: bool) -> None:
+        super().__init__()
+        self.made, self.committed, self.new_generation = made, committed, new_generation
+
+    async def send(self, *, value: RecordBatch) -> None:
+        await super().send(value=value)
+        app = self.made.app
+        app.on_rebalance_start()
+        if self.new_generation:
+            app.consumer_generation_id += 1
+        self.made._read_offset[value.tp] = self.committed
+
+
+@pytest.mark.parametrize("new_generation", [False, True], ids=["revoking", "reassigned"])
+def test_a_rebalance_during_a_send_keeps_the_read_offset_of_its_seek(
+    app: GrowthApp, new_generation: bool
+) -> None:
+    made, _ = consumer(app)
+    sink = RebalancingSink(made, committed=2, new_generation=new_generation)
+    fetch = {A0: [record("a", 5), record("a", 6)], A1: [record("a", 9, 1)]}
+    asyncio.run(made._hand_on(fetch, None, sinks_of(sink)))
+    assert made.read_offset(A0) == 2  # records 2-6 are fetched again and handed on
+    assert [b.tp for b in sink.batches] == [A0]  # the rest of the stale fetch is not
+    assert sink.batches[0].rebalances == app.rebalancing_count - 1
+    sink.send = Sink.send.__get__(sink)  # type: ignore[method-assign]
+    asyncio.run(made._hand_on({A0: [record("a", 2), record("a", 3)]}, None, sinks_of(sink)))
+    assert [r.offset for r in sink.batches[-1].records] == [2, 3]
+    assert sink.batches[-1].rebalances == app.rebalancing_count
+
+
+def test_a_rebalance_during_a_message_stops_the_rest_of_the_fetch(app: GrowthApp) -> None:
+    made, delivered = consumer(app)
+
+    async def callback(message: Any) -> None:
+        delivered.append(message)
+        app.on_rebalance_start()
+        made._read_offset[B0] = 1
+
+    made.callback = callback
+    asyncio.run(made._hand_on({B0: [record("b", 3), record("b", 4)]}, None, sinks_of(Sink())))
+    assert [m.offset for m in delivered] == [3]
+    assert made.read_offset(B0) == 1
+
+
 def test_only_active_or_buffered_partitions_are_handed_on(app: GrowthApp) -> None:
     sink = Sink()
     made, _ = consumer(app)
