@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP
@@ -29,7 +29,7 @@ from agents.serving.telemetry import Telemetry, TopicPartition, consumer_lag
 from agents.serving.web import json_errors, register_views
 from agents.worker.aggregation import Aggregation
 from agents.worker.checkpointer import Checkpointer
-from agents.worker.faust_compat import GrowthApp, RecordBatch, add_middleware
+from agents.worker.faust_compat import BatchingConsumer, GrowthApp, RecordBatch, add_middleware
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import table_store
@@ -148,14 +148,20 @@ class GrowthWorker:
             self.aggregation.lost_aggregate()
 
     async def _consume(self, stream: faust.StreamT[RecordBatch]) -> None:
+        consumer = cast(BatchingConsumer, self.app.consumer)
         async for batch in stream:
             if (
                 batch.rebalances != self.app.rebalancing_count
                 or batch.generation_id != self.app.consumer_generation_id
+                or batch.seeks != consumer.seeks(batch.tp)
                 or self.app.rebalancing
             ):
-                continue  # overtaken by a rebalance, which seeks back to the committed offset
-            if batch.tp not in self.app.consumer.assignment():
+                continue  # overtaken by a rebalance or a seek, which fetches it again
+            if batch.tp not in consumer.assignment():
+                continue
+            resume = self.partitions.resume_at(batch)
+            if resume is not None:
+                await consumer.seek(batch.tp, resume)
                 continue
             self.partitions.push(batch)
             await self.app.producer.buffer.wait_until_ebb()

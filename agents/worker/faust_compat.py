@@ -15,6 +15,9 @@ test_faust_compat.py exercises every function here):
   `RecordBatch` per topic-partition and fetch, to that topic's channel. Their
   offsets are committed explicitly (`commit_offsets`) after the checkpoint that
   covers them is durable, not through Faust's per-message acks.
+- Seeks counted per topic-partition (`seek`, `perform_seek`), so a batch handed on before
+  a seek of its partition is known to be overtaken: the worker seeks an input partition
+  back to its checkpoint when the fetch position does not follow it (agents/worker/app.py).
 - One partition's database of a table store: Faust's table API takes the partition
   from the current event, which a timer or a batch agent does not have.
 - The aiohttp application behind Faust's web server, for one middleware.
@@ -23,7 +26,7 @@ test_faust_compat.py exercises every function here):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -45,9 +48,39 @@ class RecordBatch:
     rebalances: int
     """`app.rebalancing_count` when it was handed on: a batch that a rebalance has overtaken
     is never applied (the rebalance seeks back to the committed offsets)."""
+    seeks: int
+    """How often `tp` had been sought when it was handed on: a batch that a later seek of its
+    partition has overtaken is never applied (the seek fetches from elsewhere)."""
 
 
 class BatchingConsumer(aiokafka_driver.Consumer):
+    _seeks: dict[TP, int] | None = None
+
+    def seeks(self, tp: TP) -> int:
+        """How often `tp` has been sought (by `seek`, or every partition by `perform_seek`)."""
+        return 0 if self._seeks is None else self._seeks.get(tp, 0)
+
+    def _sought(self, tps: Iterable[TP]) -> None:
+        if self._seeks is None:
+            self._seeks = {}
+        for tp in tps:
+            self._seeks[tp] = self._seeks.get(tp, 0) + 1
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        """`Consumer.seek` (the fetch position and `_read_offset`), counted before and after:
+        what is handed on while it runs may come from either side of it."""
+        self._sought([partition])
+        await super().seek(partition, offset)
+        self._sought([partition])
+
+    async def perform_seek(self) -> None:
+        """`Consumer.perform_seek` (every assigned partition to its committed offset), counted
+        like `seek`."""
+        assigned = self.assignment()
+        self._sought(assigned)
+        await super().perform_seek()
+        self._sought(assigned | self.assignment())
+
     async def commit_offsets(self, offsets: Mapping[TP, int]) -> bool:
         """Commit next-to-read offsets of batch-delivered partitions still assigned to us.
 
@@ -141,10 +174,12 @@ class BatchingConsumer(aiokafka_driver.Consumer):
                 if not batch:
                     continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            await sink.send(value=RecordBatch(tp, batch, generation_id, rebalances))
+            seeks = self.seeks(tp)
+            await sink.send(value=RecordBatch(tp, batch, generation_id, rebalances, seeks))
             if self._overtaken(generation_id, rebalances):
                 break
-            read_offset[tp] = last
+            if self.seeks(tp) == seeks:
+                read_offset[tp] = last
 
     def _overtaken(self, generation_id: int, rebalances: int) -> bool:
         """Has a rebalance begun (or the flow stopped) since a fetch was handed on?"""

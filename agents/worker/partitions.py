@@ -40,6 +40,11 @@ ANSWER_GAP_S = 2.0
 between (a fetch without data returns within its max wait, 0.5 s)."""
 
 
+SEEKS_BEFORE_GAP = 3
+"""Seeks back to the same offset before a fetch that still starts past it is taken as a gap
+in the topic (`Partitions.resume_at`)."""
+
+
 class Partitions:
     def __init__(
         self,
@@ -73,6 +78,8 @@ class Partitions:
         self._answering: dict[TP, tuple[float, float]] = {}
         """Input topic-partition -> (first, last) poll of its current unbroken run of polls."""
         self._last_ts: dict[int, int] = {}
+        self._resumed: dict[TP, tuple[int, int]] = {}
+        """Input topic-partition -> (the offset it was last sought back to, how often)."""
         self.on_restore: Callable[[int], None] = lambda partition: None
         """Called when a partition's state is restored (the read model is then rewritten)."""
 
@@ -100,18 +107,12 @@ class Partitions:
         for tp in tps:
             self.received.pop(tp, None)
             self._answering.pop(tp, None)
+            self._resumed.pop(tp, None)
 
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
         tp = batch.tp
-        state = self.state(tp.partition)
-        known = max(self.received.get(tp, -1), state.offsets.get(tp.topic, -1))
-        first = batch.records[0].offset
-        if known >= 0 and first > known + 2:  # one offset may be a transaction marker
-            log.info(
-                "partition %d: %s offsets %d-%d were never received", tp.partition, tp.topic,
-                known + 1, first - 1,
-            )  # fmt: skip
+        self.state(tp.partition)
         self.received[tp] = batch.records[-1].offset
         self.last_received[tp.partition] = time.monotonic()
         arrival = time.time() * 1000
@@ -119,6 +120,39 @@ class Partitions:
         for record in batch.records:
             merger.push(tp.topic, record.timestamp, record.offset, record, arrival)
         self.drain(tp.partition)
+
+    def resume_at(self, batch: RecordBatch) -> int | None:
+        """Where to seek `batch`'s topic-partition back to, when the batch starts past the
+        next record the partition needs (the last one received or checkpointed, plus one);
+        None to take the batch.
+
+        The committed offset the consumer restarts from after a rebalance can lie past the
+        restored checkpoint (its changelog replay may bring back an older checkpoint than
+        the one whose offsets were committed), and a fetch overtaken by a rebalance can
+        leave the fetch position past records never applied: either would skip records for
+        good. Offsets that are not there (a transaction marker, a retention cut) leave a gap
+        however often the partition is sought back, so after `SEEKS_BEFORE_GAP` seeks to the
+        same offset the gap is taken, and logged."""
+        tp = batch.tp
+        state = self.state(tp.partition)
+        needed = max(self.received.get(tp, -1), state.offsets.get(tp.topic, -1)) + 1
+        first = batch.records[0].offset
+        if needed == 0 or first <= needed:
+            return None
+        target, tries = self._resumed.get(tp, (needed, 0))
+        tries = tries if target == needed else 0
+        if tries < SEEKS_BEFORE_GAP:
+            self._resumed[tp] = (needed, tries + 1)
+            log.info(
+                "partition %d: %s fetched from offset %d, needs %d: seeking back",
+                tp.partition, tp.topic, first, needed,
+            )  # fmt: skip
+            return needed
+        log.warning(
+            "partition %d: %s offsets %d-%d are not in the topic: taken as a gap",
+            tp.partition, tp.topic, needed, first - 1,
+        )  # fmt: skip
+        return None
 
     def has_unread(self, partition: int) -> Callable[[str], bool]:
         """Whether a topic of the partition holds records this worker has not received: its

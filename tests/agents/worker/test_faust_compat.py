@@ -145,6 +145,53 @@ def test_a_rebalance_during_a_message_stops_the_rest_of_the_fetch(app: GrowthApp
     assert made.read_offset(B0) == 1
 
 
+def test_seeks_are_counted_per_partition_before_and_after(app: GrowthApp) -> None:
+    made, _ = consumer(app)
+    during: list[int] = []
+
+    async def driver_seek(partition: TP, offset: int) -> None:
+        during.append(made.seeks(partition))
+
+    made._seek = driver_seek  # type: ignore[method-assign]
+    asyncio.run(made.seek(A0, 7))
+    assert (made.seeks(A0), made.seeks(A1), during) == (2, 0, [1])
+    assert made.read_offset(A0) == 7
+
+
+def test_perform_seek_counts_every_assigned_partition(app: GrowthApp) -> None:
+    made, _ = consumer(app)
+
+    async def seek_to_committed() -> dict[TP, int]:
+        return {A0: 3, A1: 5}
+
+    made.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+    made.assignment = lambda: {A0, A1}  # type: ignore[method-assign]
+    asyncio.run(made.perform_seek())
+    assert (made.seeks(A0), made.seeks(A1), made.seeks(B0)) == (2, 2, 0)
+    assert (made.read_offset(A0), made.read_offset(A1)) == (3, 5)
+
+
+def test_a_seek_during_a_send_keeps_its_read_offset_and_stamps_later_batches(
+    app: GrowthApp,
+) -> None:
+    made, _ = consumer(app)
+
+    class SeekingSink(Sink):
+        async def send(self, *, value: RecordBatch) -> None:
+            await super().send(value=value)
+            if value.tp == A0 and len(self.batches) == 1:
+                made._sought([A0])
+                made._read_offset[A0] = 2
+
+    sink = SeekingSink()
+    fetch = {A0: [record("a", 5), record("a", 6)], A1: [record("a", 9, 1)]}
+    asyncio.run(made._hand_on(fetch, None, sinks_of(sink)))
+    assert (made.read_offset(A0), made.read_offset(A1)) == (2, 9)  # A1 is not affected
+    assert [(b.tp, b.seeks) for b in sink.batches] == [(A0, 0), (A1, 0)]
+    asyncio.run(made._hand_on({A0: [record("a", 2)]}, None, sinks_of(sink)))
+    assert sink.batches[-1].seeks == made.seeks(A0) == 1
+
+
 def test_only_active_or_buffered_partitions_are_handed_on(app: GrowthApp) -> None:
     sink = Sink()
     made, _ = consumer(app)

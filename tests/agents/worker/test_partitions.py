@@ -1,0 +1,77 @@
+"""Where an input partition resumes: a fetch that starts past the next record the partition
+needs is sought back to it, a few times, then taken as a gap in the topic."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from faust.types import TP
+
+from agents.serving.telemetry import Telemetry
+from agents.worker.checkpoints import PartitionState
+from agents.worker.faust_compat import RecordBatch
+from agents.worker.partitions import SEEKS_BEFORE_GAP, Partitions
+from models.settings import Settings
+from state.config import EngineConfig
+from state.engine import Engine
+
+ACTIVITY = TP("activity", 0)
+
+
+def partitions(checkpointed: dict[str, int]) -> Partitions:
+    """Partitions with partition 0 restored at `checkpointed` (topic -> last applied offset)."""
+    made = Partitions(
+        cast(Any, None), Settings(), EngineConfig(), None, cast(Any, None), Telemetry()
+    )
+    made.states[0] = PartitionState(0, Engine(EngineConfig()), offsets=dict(checkpointed))
+    return made
+
+
+def batch(first: int, last: int, tp: TP = ACTIVITY) -> RecordBatch:
+    records = [SimpleNamespace(offset=o) for o in range(first, last + 1)]
+    return RecordBatch(tp, records, generation_id=1, rebalances=1, seeks=0)
+
+
+@pytest.mark.parametrize(
+    ("checkpointed", "received", "first", "resume"),
+    [
+        ({}, None, 40, None),  # nothing applied yet: wherever the topic starts
+        ({"activity": 9}, None, 10, None),  # the next record
+        ({"activity": 9}, None, 4, None),  # earlier ones again: applied ones are skipped
+        ({"activity": 9}, None, 25, 10),  # past the checkpoint: back to it
+        ({"activity": 9}, 30, 31, None),  # the next after what was received
+        ({"activity": 9}, 30, 45, 31),  # past what was received
+        ({"signups": 3}, None, 7, None),  # another topic's checkpoint says nothing of this one
+    ],
+)
+def test_a_fetch_past_the_next_needed_record_is_sought_back(
+    checkpointed: dict[str, int], received: int | None, first: int, resume: int | None
+) -> None:
+    made = partitions(checkpointed)
+    if received is not None:
+        made.received[ACTIVITY] = received
+    assert made.resume_at(batch(first, first + 5)) == resume
+
+
+def test_offsets_missing_from_the_topic_are_taken_after_a_few_seeks() -> None:
+    made = partitions({"activity": 9})
+    assert [made.resume_at(batch(25, 30)) for _ in range(SEEKS_BEFORE_GAP)] == [10] * 3
+    assert made.resume_at(batch(25, 30)) is None
+
+
+def test_a_new_gap_gets_its_own_seeks() -> None:
+    made = partitions({"activity": 9})
+    assert made.resume_at(batch(25, 30)) == 10
+    made.received[ACTIVITY] = 12
+    assert made.resume_at(batch(40, 41)) == 13
+
+
+def test_a_revoked_partition_forgets_its_seeks() -> None:
+    made = partitions({"activity": 9})
+    for _ in range(SEEKS_BEFORE_GAP):
+        made.resume_at(batch(25, 30))
+    made.revoke([ACTIVITY])
+    made.states[0] = PartitionState(0, Engine(EngineConfig()), offsets={"activity": 9})
+    assert made.resume_at(batch(25, 30)) == 10
