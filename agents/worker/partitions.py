@@ -126,11 +126,10 @@ class Partitions:
         next record the partition needs (the last one received or checkpointed, plus one);
         None to take the batch.
 
-        The committed offset the consumer restarts from after a rebalance can lie past the
-        restored checkpoint (its changelog replay may bring back an older checkpoint than
-        the one whose offsets were committed), and a fetch overtaken by a rebalance can
-        leave the fetch position past records never applied: either would skip records for
-        good. Offsets that are not there (a transaction marker, a retention cut) leave a gap
+        A fetch that crossed a rebalance's seek (taken before it, handed on after it) moves
+        the fetch position past records never applied, and a committed offset past the
+        restored checkpoint would do the same: either would skip records for good. Offsets
+        that are not there (a transaction marker, a retention cut) leave a gap
         however often the partition is sought back, so after `SEEKS_BEFORE_GAP` seeks to the
         same offset the gap is taken, and logged."""
         tp = batch.tp
