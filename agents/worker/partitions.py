@@ -154,10 +154,14 @@ class Partitions:
         return None
 
     def has_unread(self, partition: int) -> Callable[[str], bool]:
-        """Whether a topic of the partition holds records this worker has not received: its
-        position (the next offset it will get) is below the broker's end offset. The
-        position counts what reached the merger, or the restored checkpoint, never what the
-        consumer has handed on but is still on its way (in the topic's channel)."""
+        """Whether a topic of the partition may hold records this worker has not received:
+        its position (the next offset it will get) is below the broker's end offset, or the
+        end offset is unknown, or below the position. The position counts what reached the
+        merger, or the restored checkpoint, never what the consumer has handed on but is
+        still on its way (in the topic's channel). An end offset below it is a broker that
+        restarted uncleanly: it reloads its high watermark from a checkpoint file, so records
+        it holds stay hidden until the next append moves the watermark (docs/DECISIONS.md
+        52)."""
         consumer = cast(BatchingConsumer, self.app.consumer)
         state = self.states.get(partition)
         applied = {} if state is None else state.offsets
@@ -168,7 +172,7 @@ class Partitions:
             if end is None:
                 return True
             position = max(self.received.get(tp, -1) + 1, applied.get(topic, -1) + 1)
-            return position < end
+            return position != end
 
         return has_unread
 

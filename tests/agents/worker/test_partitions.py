@@ -20,10 +20,12 @@ from state.engine import Engine
 ACTIVITY = TP("activity", 0)
 
 
-def partitions(checkpointed: dict[str, int]) -> Partitions:
-    """Partitions with partition 0 restored at `checkpointed` (topic -> last applied offset)."""
+def partitions(checkpointed: dict[str, int], highwater: int | None = None) -> Partitions:
+    """Partitions with partition 0 restored at `checkpointed` (topic -> last applied offset),
+    on a consumer whose end offset for every topic-partition is `highwater`."""
+    app = SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: highwater))
     made = Partitions(
-        cast(Any, None), Settings(), EngineConfig(), None, cast(Any, None), Telemetry()
+        cast(Any, app), Settings(), EngineConfig(), None, cast(Any, None), Telemetry()
     )
     made.states[0] = PartitionState(0, Engine(EngineConfig()), offsets=dict(checkpointed))
     return made
@@ -75,3 +77,24 @@ def test_a_revoked_partition_forgets_its_seeks() -> None:
     made.revoke([ACTIVITY])
     made.states[0] = PartitionState(0, Engine(EngineConfig()), offsets={"activity": 9})
     assert made.resume_at(batch(25, 30)) == 10
+
+
+@pytest.mark.parametrize(
+    ("highwater", "received", "unread"),
+    [
+        (None, None, True),  # not fetched yet
+        (20, None, True),  # the checkpoint is at 9: 10-19 to come
+        (10, None, False),  # everything up to the checkpoint
+        (31, 30, False),  # everything received
+        (40, 30, True),
+        (0, None, True),  # a broker restarted from an older high watermark: 10 may be hidden
+        (25, 30, True),
+    ],
+)
+def test_unread_records_are_assumed_while_the_end_offset_is_unknown_or_behind(
+    highwater: int | None, received: int | None, unread: bool
+) -> None:
+    made = partitions({"activity": 9}, highwater)
+    if received is not None:
+        made.received[ACTIVITY] = received
+    assert made.has_unread(0)("activity") is unread
