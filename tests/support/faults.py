@@ -180,7 +180,10 @@ def kafka_dead_letters(
 def assert_worker_holds(settings: Settings, expected: Expected, workers: Workers) -> None:
     """Every output of the worker equals the replay's: figures, every account hash, the
     series, the alert ids (Redis and Kafka) and the dead letters (each, with its reason)."""
-    wait_for_figures(settings, expected.snapshot, workers)
+    try:
+        wait_for_figures(settings, expected.snapshot, workers)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{_dead_letter_diff(settings, expected)}") from None
     want_accounts = {a: fields_text(v.model_dump()) for a, v in expected.accounts.items()}
     wait_until(
         lambda: redis_accounts(settings) == want_accounts,
@@ -213,6 +216,18 @@ def assert_worker_holds(settings: Settings, expected: Expected, workers: Workers
 
     wait_until(series_match, "the series of the replay's days", tail=workers.tail)
     assert set(expected.series) == set(SERIES_FIGURES)
+
+
+def _dead_letter_diff(settings: Settings, expected: Expected) -> str:
+    """The first messages judged differently: dead letters only one side has, or with
+    another reason ((topic, partition, offset): worker's reason, replay's reason)."""
+    letters, _count = kafka_dead_letters(settings)
+    keys = sorted(set(letters) ^ set(expected.dead_letters) | {
+        key for key in letters.keys() & expected.dead_letters.keys()
+        if letters[key] != expected.dead_letters[key]
+    }, key=str)  # fmt: skip
+    diff = {key: (letters.get(key), expected.dead_letters.get(key)) for key in keys[:20]}
+    return f"dead letters that differ ({len(keys)}; worker, replay): {diff}"
 
 
 def _alert_diff(settings: Settings, expected: Expected) -> str:
