@@ -168,6 +168,13 @@ class GrowthWorker:
 
     async def _tick(self) -> None:
         self.partitions.tick()
+        if self.app.rebalancing:
+            return
+        consumer = cast(BatchingConsumer, self.app.consumer)
+        assigned = consumer.assignment()
+        for tp, offset in self.partitions.stalled():
+            if tp in assigned:
+                await consumer.seek(tp, offset)
 
 
 def build_app(settings: Settings | None = None, *, web_port: int | None = None) -> faust.App:

@@ -40,6 +40,9 @@ ANSWER_GAP_S = 2.0
 between (a fetch without data returns within its max wait, 0.5 s)."""
 
 
+STALL_S = 5.0
+"""Seconds an input topic-partition with records still to read may deliver nothing while
+the broker answers before it is sought back (`Partitions.stalled`)."""
 SEEKS_BEFORE_GAP = 3
 """Seeks back to the same offset before a fetch that still starts past it is taken as a gap
 in the topic (`Partitions.resume_at`)."""
@@ -78,6 +81,8 @@ class Partitions:
         self._answering: dict[TP, tuple[float, float]] = {}
         """Input topic-partition -> (first, last) poll of its current unbroken run of polls."""
         self._last_ts: dict[int, int] = {}
+        self._last_batch: dict[TP, float] = {}
+        """Input topic-partition -> when (monotonic) it last delivered a batch, or was sought."""
         self._resumed: dict[TP, tuple[int, int]] = {}
         """Input topic-partition -> (the offset it was last sought back to, how often)."""
         self.on_restore: Callable[[int], None] = lambda partition: None
@@ -90,7 +95,9 @@ class Partitions:
             state = self.states[partition] = restore(partition, self.config, store)
             self.pipelines[partition] = Pipeline(state.engine, self.decoder)
             self.mergers[partition] = TopicMerger(self.input_names)
-            self.last_received[partition] = time.monotonic()
+            self.last_received[partition] = now = time.monotonic()
+            for topic in self.input_names:
+                self._last_batch[TP(topic, partition)] = now
             self.outputs.resend(partition, state.outbox)
             self.on_restore(partition)
             log.info("partition %d: restored at offsets %s", partition, state.offsets)
@@ -108,13 +115,14 @@ class Partitions:
             self.received.pop(tp, None)
             self._answering.pop(tp, None)
             self._resumed.pop(tp, None)
+            self._last_batch.pop(tp, None)
 
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
         tp = batch.tp
         self.state(tp.partition)
         self.received[tp] = batch.records[-1].offset
-        self.last_received[tp.partition] = time.monotonic()
+        self.last_received[tp.partition] = self._last_batch[tp] = time.monotonic()
         arrival = time.time() * 1000
         merger = self.mergers[tp.partition]
         for record in batch.records:
@@ -213,6 +221,33 @@ class Partitions:
             self.drain(partition)
             if self._idle(partition, now):
                 self._follow(partition)
+
+    def stalled(self, now: float | None = None) -> list[tuple[TP, int]]:
+        """Input topic-partitions to seek back, with the offset: they hold records this worker
+        needs (`has_unread`), and nothing of them arrived for `STALL_S` while the consumer
+        kept polling them. A fetch position moved past records never applied, with nothing
+        after them to fetch, would otherwise leave them unread for good (`resume_at` only
+        sees a batch that comes)."""
+        now = time.monotonic() if now is None else now
+        consumer = cast(BatchingConsumer, self.app.consumer)
+        found: list[tuple[TP, int]] = []
+        for partition, state in self.states.items():
+            has_unread = self.has_unread(partition)
+            for topic in self.input_names:
+                tp = TP(topic, partition)
+                if now - self._last_batch.get(tp, now) < STALL_S or not has_unread(topic):
+                    continue
+                polled = consumer.polled_at(tp)
+                if polled is None or time.time() - polled / 1000 > ANSWER_GAP_S:
+                    continue  # not being fetched now (an outage, a full channel)
+                needed = max(self.received.get(tp, -1), state.offsets.get(topic, -1)) + 1
+                self._last_batch[tp] = now
+                log.info(
+                    "partition %d: %s has records from offset %d not received for %.0f s: "
+                    "seeking back", partition, topic, needed, STALL_S,
+                )  # fmt: skip
+                found.append((tp, needed))
+        return found
 
     def _idle(self, partition: int, now: float) -> bool:
         """Applied all its input, and nothing arrived for `idle_ms` while the broker kept

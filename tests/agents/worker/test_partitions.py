@@ -3,6 +3,7 @@ needs is sought back to it, a few times, then taken as a gap in the topic."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -12,7 +13,7 @@ from faust.types import TP
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState
 from agents.worker.faust_compat import RecordBatch
-from agents.worker.partitions import SEEKS_BEFORE_GAP, Partitions
+from agents.worker.partitions import SEEKS_BEFORE_GAP, STALL_S, Partitions
 from models.settings import Settings
 from state.config import EngineConfig
 from state.engine import Engine
@@ -20,10 +21,15 @@ from state.engine import Engine
 ACTIVITY = TP("activity", 0)
 
 
-def partitions(checkpointed: dict[str, int], highwater: int | None = None) -> Partitions:
+def partitions(
+    checkpointed: dict[str, int], highwater: int | None = None, polled_ago_s: float | None = None
+) -> Partitions:
     """Partitions with partition 0 restored at `checkpointed` (topic -> last applied offset),
-    on a consumer whose end offset for every topic-partition is `highwater`."""
-    app = SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: highwater))
+    on a consumer whose end offset for every topic-partition is `highwater`, last polled
+    `polled_ago_s` ago (None: never)."""
+    polled = None if polled_ago_s is None else (time.time() - polled_ago_s) * 1000
+    consumer = SimpleNamespace(highwater=lambda tp: highwater, polled_at=lambda tp: polled)
+    app = SimpleNamespace(consumer=consumer)
     made = Partitions(
         cast(Any, app), Settings(), EngineConfig(), None, cast(Any, None), Telemetry()
     )
@@ -98,3 +104,37 @@ def test_unread_records_are_assumed_while_the_end_offset_is_unknown_or_behind(
     if received is not None:
         made.received[ACTIVITY] = received
     assert made.has_unread(0)("activity") is unread
+
+
+def stalled_after(made: Partitions, seconds: float) -> list[tuple[TP, int]]:
+    """What `stalled` says `seconds` after every topic of partition 0 last delivered."""
+    start = time.monotonic()
+    for topic in made.input_names:
+        made._last_batch[TP(topic, 0)] = start
+    return made.stalled(start + seconds)
+
+
+def test_a_partition_with_records_to_read_and_nothing_coming_is_sought_back() -> None:
+    made = partitions({"activity": 9}, highwater=20, polled_ago_s=0.1)
+    activity = TP(Settings().topic_activity, 0)
+    made.states[0].offsets = {activity.topic: 9}
+    sought = stalled_after(made, STALL_S + 1)
+    assert (activity, 10) in sought
+    assert made.stalled(time.monotonic() + STALL_S + 1.5) == []  # not again at once
+
+
+@pytest.mark.parametrize(
+    ("highwater", "polled_ago_s", "after_s"),
+    [
+        (20, 0.1, STALL_S - 1),  # not long enough
+        (10, 0.1, STALL_S + 1),  # nothing left to read
+        (20, None, STALL_S + 1),  # never polled
+        (20, 30.0, STALL_S + 1),  # not polled lately: an outage or a full channel
+    ],
+)
+def test_no_seek_while_waiting_is_explained(
+    highwater: int, polled_ago_s: float | None, after_s: float
+) -> None:
+    made = partitions({}, highwater=highwater, polled_ago_s=polled_ago_s)
+    made.states[0].offsets = {t: 9 for t in made.input_names}
+    assert stalled_after(made, after_s) == []
