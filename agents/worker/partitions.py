@@ -73,8 +73,6 @@ class Partitions:
         self.pipelines: dict[int, Pipeline] = {}
         self.mergers: dict[int, TopicMerger[Any]] = {}
         self.received: dict[TP, int] = {}
-        self.last_received: dict[int, float] = {}
-        """Partition -> when (monotonic) it last received a batch, or was restored."""
         self.global_time: dict[int, int] = {}
         """Partition -> the global stream time the aggregator last told it."""
         self.last_event_ids: dict[int, str] = {}
@@ -82,7 +80,8 @@ class Partitions:
         """Input topic-partition -> (first, last) poll of its current unbroken run of polls."""
         self._last_ts: dict[int, int] = {}
         self._last_batch: dict[TP, float] = {}
-        """Input topic-partition -> when (monotonic) it last delivered a batch, or was sought."""
+        """Input topic-partition -> when (monotonic) it last delivered a batch, or was restored
+        or sought."""
         self._resumed: dict[TP, tuple[int, int]] = {}
         """Input topic-partition -> (the offset it was last sought back to, how often)."""
         self.on_restore: Callable[[int], None] = lambda partition: None
@@ -95,7 +94,7 @@ class Partitions:
             state = self.states[partition] = restore(partition, self.config, store)
             self.pipelines[partition] = Pipeline(state.engine, self.decoder)
             self.mergers[partition] = TopicMerger(self.input_names)
-            self.last_received[partition] = now = time.monotonic()
+            now = time.monotonic()
             for topic in self.input_names:
                 self._last_batch[TP(topic, partition)] = now
             self.outputs.resend(partition, state.outbox)
@@ -109,7 +108,6 @@ class Partitions:
             self.states.pop(partition, None)
             self.pipelines.pop(partition, None)
             self.mergers.pop(partition, None)
-            self.last_received.pop(partition, None)
             self.global_time.pop(partition, None)
         for tp in tps:
             self.received.pop(tp, None)
@@ -122,12 +120,18 @@ class Partitions:
         tp = batch.tp
         self.state(tp.partition)
         self.received[tp] = batch.records[-1].offset
-        self.last_received[tp.partition] = self._last_batch[tp] = time.monotonic()
+        self._last_batch[tp] = time.monotonic()
         arrival = time.time() * 1000
         merger = self.mergers[tp.partition]
         for record in batch.records:
             merger.push(tp.topic, record.timestamp, record.offset, record, arrival)
         self.drain(tp.partition)
+
+    def _next_needed(self, tp: TP, state: PartitionState | None) -> int:
+        """The next offset of `tp` the partition needs: after the last record received, or
+        the restored checkpoint's, whichever is later (0: nothing of it yet)."""
+        applied = -1 if state is None else state.offsets.get(tp.topic, -1)
+        return max(self.received.get(tp, -1), applied) + 1
 
     def resume_at(self, batch: RecordBatch) -> int | None:
         """Where to seek `batch`'s topic-partition back to, when the batch starts past the
@@ -141,8 +145,7 @@ class Partitions:
         however often the partition is sought back, so after `SEEKS_BEFORE_GAP` seeks to the
         same offset the gap is taken, and logged."""
         tp = batch.tp
-        state = self.state(tp.partition)
-        needed = max(self.received.get(tp, -1), state.offsets.get(tp.topic, -1)) + 1
+        needed = self._next_needed(tp, self.state(tp.partition))
         first = batch.records[0].offset
         if needed == 0 or first <= needed:
             return None
@@ -172,15 +175,11 @@ class Partitions:
         52)."""
         consumer = cast(BatchingConsumer, self.app.consumer)
         state = self.states.get(partition)
-        applied = {} if state is None else state.offsets
 
         def has_unread(topic: str) -> bool:
             tp = TP(topic, partition)
             end = consumer.highwater(tp)
-            if end is None:
-                return True
-            position = max(self.received.get(tp, -1) + 1, applied.get(topic, -1) + 1)
-            return position != end
+            return end is None or self._next_needed(tp, state) != end
 
         return has_unread
 
@@ -240,7 +239,7 @@ class Partitions:
                 polled = consumer.polled_at(tp)
                 if polled is None or time.time() - polled / 1000 > ANSWER_GAP_S:
                     continue  # not being fetched now (an outage, a full channel)
-                needed = max(self.received.get(tp, -1), state.offsets.get(topic, -1)) + 1
+                needed = self._next_needed(tp, state)
                 self._last_batch[tp] = now
                 log.info(
                     "partition %d: %s has records from offset %d not received for %.0f s: "
@@ -256,7 +255,8 @@ class Partitions:
         merger = self.mergers.get(partition)
         if merger is None or len(merger) or partition not in self.global_time:
             return False
-        if now - self.last_received.get(partition, now) < self.idle_s:
+        last = max(self._last_batch.get(TP(t, partition), now) for t in self.input_names)
+        if now - last < self.idle_s:
             return False
         has_unread = self.has_unread(partition)
         if any(has_unread(topic) for topic in self.input_names):
