@@ -174,12 +174,3 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
     )
     engine.restore_day()
     return engine
-
-
-def discard_changes(engine: Engine) -> None:
-    """Forget what changed since the last checkpoint, for a shell that checkpoints the whole
-    engine instead (the worker, until the incremental checkpoints land; DECISIONS.md 47)."""
-    engine.touched = set()
-    engine.activity.changed = set()
-    engine.nps.changed = set()
-    engine.signups.changed = set()

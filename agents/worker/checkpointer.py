@@ -1,30 +1,38 @@
 """Checkpoints, then commits: the order that makes a crash lose nothing and count nothing twice.
 
 Every `checkpoint_interval_ms` each partition with unsaved input writes its
-checkpoint (agents/worker/checkpoints.py) to its local store and the changelog;
-the producer is flushed and every output is confirmed delivered (the dead letters
-and alerts those inputs caused included); only then are the covered input offsets
-committed. The accounts the checkpointed input touched are written to the read
-model afterwards.
+checkpoint (agents/worker/checkpoints.py) to the changelog; the producer is flushed;
+the records the broker acknowledged go to the local store, and only then is the
+store's changelog offset moved past them, so the local store is always a prefix of
+the changelog (a restart reads the rest back). Every output is confirmed delivered
+(the dead letters and alerts those inputs caused included); only then are the
+covered input offsets committed. A partition whose changelog records were not all
+acknowledged commits nothing and writes all of its state at the next checkpoint.
+The accounts the checkpointed input touched are written to the read model afterwards.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import faust
 from faust.types import TP
 
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
-from agents.worker.checkpoints import PartitionState, write_checkpoint
-from agents.worker.faust_compat import BatchingConsumer
+from agents.worker.checkpoints import PartitionState, stale_names, write_checkpoint
+from agents.worker.faust_compat import BatchingConsumer, mark_persisted, send_changelog_record
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import PartitionStore
 from models.outputs import AccountView
 from state.projection import account_view
+
+log = logging.getLogger("growthstream.checkpoints")
+ACK_TIMEOUT_S: Final = 30.0
 
 
 class Checkpointer:
@@ -37,8 +45,8 @@ class Checkpointer:
         redis: RedisView,
         telemetry: Telemetry,
     ) -> None:
-        self.telemetry = telemetry
         self.app = app
+        self.telemetry = telemetry
         self.partitions = partitions
         self.checkpoints = checkpoints
         self.outputs = outputs
@@ -50,31 +58,55 @@ class Checkpointer:
         """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
         offsets: dict[TP, int] = {}
         dirty: list[tuple[PartitionState, set[str]]] = []
+        making: dict[int, float] = {}
+        sent: list[
+            tuple[PartitionState, dict[TP, int], list[tuple[bytes, bytes | None]], list[Any]]
+        ] = []
         for partition, state in list(self.partitions.states.items()):
-            if not state.unsaved and not state.outbox:
+            if not state.unsaved and not state.outbox and not state.write_all:
                 continue
-
-            written = [0, 0]
-
-            def write(
-                key: bytes,
-                value: bytes | None,
-                partition: int = partition,
-                counts: list[int] = written,
-            ) -> None:
-                PartitionStore(self.checkpoints.data, partition).write(key, value)
-                self.checkpoints.send_changelog(partition, key, value)
-                counts[0] += 1
-                counts[1] += len(key) + (0 if value is None else len(value))
-
             started = time.perf_counter()
-            outbox = self.outputs.outbox(partition)
-            for topic, offset in write_checkpoint(state, write, outbox).items():
-                offsets[TP(topic, partition)] = offset
-            self.telemetry.checkpointed(written[0], written[1], time.perf_counter() - started)
+            records: list[tuple[bytes, bytes | None]] = []
+            if state.write_all:
+                state.obsolete += stale_names(
+                    state, PartitionStore(self.checkpoints.data, partition)
+                )
+
+            def collect(
+                key: bytes, value: bytes | None, into: list[tuple[bytes, bytes | None]] = records
+            ) -> None:
+                into.append((key, value))
+
+            covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
+            futures = [
+                send_changelog_record(self.checkpoints, partition, key, value)
+                for key, value in records
+            ]
+            sent.append(
+                (state, {TP(t, partition): o for t, o in covered.items()}, records, futures)
+            )
+            making[partition] = time.perf_counter() - started
             dirty.append((state, state.dirty_accounts))
             state.dirty_accounts = set()
         await self.app.producer.flush()
+        pending = [f for _, _, _, futures in sent for f in futures if not f.done()]
+        if pending:  # delivered, but Faust resolves its futures in callbacks still to run
+            await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
+        for state, positions, written, futures in sent:
+            if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
+                started = time.perf_counter()
+                PartitionStore(self.checkpoints.data, state.partition).write_many(written)
+                if futures:
+                    mark_persisted(self.checkpoints, futures[-1])
+                offsets |= positions
+                size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
+                seconds = making[state.partition] + time.perf_counter() - started
+                self.telemetry.checkpointed(len(written), size, seconds)
+            else:
+                log.warning("partition %d: checkpoint not acknowledged by the broker; "
+                            "its offsets stay uncommitted, the next one writes everything",
+                            state.partition)  # fmt: skip
+                state.write_all = True
         delivered = await self.outputs.settle()
         if offsets and delivered:
             await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)

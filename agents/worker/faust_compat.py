@@ -20,6 +20,11 @@ test_faust_compat.py exercises every function here):
   back to its checkpoint when the fetch position does not follow it (agents/worker/app.py).
 - One partition's database of a table store: Faust's table API takes the partition
   from the current event, which a timer or a batch agent does not have.
+- A table's persisted changelog offset, set only once a checkpoint's records are in
+  the local store too: Faust sets it as each changelog record is acknowledged
+  (`faust.tables.base.Collection._on_changelog_sent`, the callback `send_changelog`
+  passes), and a restart reads the changelog back only from there, so a record
+  acknowledged but not yet stored locally would be lost to that worker.
 - The aiohttp application behind Faust's web server, for one middleware.
 """
 
@@ -245,13 +250,19 @@ def partition_db(store: Any, partition: int) -> Any | None:
     return None
 
 
-def index_key(store: Any, key: bytes, partition: int | None) -> None:
-    """Tell the rocksdb store which partition holds `key` (None: it was deleted), as its
-    `_set` and `_del` do with `Store._key_index`, so its own reads find the key."""
-    if partition is None:
-        store._key_index.pop(key, None)
-    else:
-        store._key_index[key] = partition
+def send_changelog_record(table: Any, partition: int, key: bytes, value: bytes | None) -> Any:
+    """`Collection.send_changelog` without its acknowledgement callback: the caller calls
+    `mark_persisted` once the record is in the local store."""
+    return table.changelog_topic.send_soon(
+        key=key, value=value, partition=partition, key_serializer="raw",
+        value_serializer="raw", eager_partitioning=True,
+    )  # fmt: skip
+
+
+def mark_persisted(table: Any, future: Any) -> None:
+    """What `send_changelog`'s callback does for an acknowledged record: the local store
+    holds the changelog up to its offset (`Collection._on_changelog_sent`)."""
+    table._on_changelog_sent(future)
 
 
 def add_middleware(app: faust.App, middleware: Any) -> None:

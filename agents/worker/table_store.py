@@ -7,14 +7,16 @@ record batches (whose events belong to an in-memory channel, not to the
 partition), so both go through `PartitionStore`, which names the partition. The
 changelog is written separately (`Table.send_changelog`); Faust records its
 offsets as the store's persisted offsets, so after a restart only the changelog
-written since is read back.
+written since is read back. Faust's own key index (which partition holds a key, for
+`table[key]`) is not kept: nothing reads this table through Faust.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from agents.worker.faust_compat import index_key, partition_db
+from agents.worker.faust_compat import partition_db
 from models.settings import Settings
 
 
@@ -52,18 +54,34 @@ class PartitionStore:
             raise KeyError(key)
         return value
 
-    def write(self, key: bytes, value: bytes | None) -> None:
-        """Set (or, with None, delete) one key."""
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every key and value of this partition (the memory store: of every partition)."""
         db = self._db()
         if db is None:
-            if value is None:
-                self._store.data.pop(key, None)
-            else:
-                self._store.data[key] = value
+            return iter(list(self._store.data.items()))
+        return iter(db.items())
+
+    def write(self, key: bytes, value: bytes | None) -> None:
+        """Set (or, with None, delete) one key."""
+        self.write_many([(key, value)])
+
+    def write_many(self, records: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Set (or, with None, delete) keys; in one write batch with rocksdict."""
+        db = self._db()
+        if db is None:
+            data = self._store.data
+            for key, value in records:
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
             return
-        if value is None:
-            db.delete(key)
-            index_key(self._store, key, None)
-        else:
-            db.put(key, value)
-            index_key(self._store, key, self._partition)
+        from rocksdict import WriteBatch
+
+        batch = WriteBatch(raw_mode=True)  # as Faust opens the database
+        for key, value in records:
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        db.write(batch)

@@ -31,9 +31,8 @@ users of small), takes it out.
    (`len(engine.activity.day_of)`), accounts, remembered ids (`len(engine.seen)`), RSS
    and its peak, RSS per user, the dict's keys and bytes, `restore(0, config, dict)`
    timed (and checked: same events, users, ids and MRR as the live engine), then one
-   more `write_checkpoint`, timed: what the worker's checkpoint writes at the end (with
-   the incremental checkpoints of issue 10, the total state beside what changed; with
-   the whole-engine checkpoint the worker uses now, the same).
+   full write (`state.write_all = True`, `write_checkpoint` again), timed: the cost of
+   writing the total state, beside the incremental cost of writing what changed.
    Medians over runs.
 
 2. One worker on the real broker (`broker_part`, `worker_run`; not with

@@ -184,11 +184,13 @@ def run(world: World, label: str) -> dict[str, Any]:
         and len(restored.engine.seen) == len(live.seen)
         and restored.engine.ledger.mrr == live.ledger.mrr
     )
+    state.write_all = True
     end["full_write"] = timed_checkpoint(state, store)
     del state, live, restored
     users = end["users"]
     tracemalloc.start()
     again = restore(0, config, store.data)
+    again.carried = []
     gc.collect()
     heap = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

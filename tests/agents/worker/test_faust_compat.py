@@ -18,8 +18,9 @@ from agents.worker.faust_compat import (
     GrowthApp,
     RecordBatch,
     add_middleware,
-    index_key,
+    mark_persisted,
     partition_db,
+    send_changelog_record,
 )
 
 
@@ -224,17 +225,14 @@ def test_memory_store_has_no_partition_database(app: GrowthApp) -> None:
     assert partition_db(table.data, 0) is None
 
 
-def test_rocksdb_store_indexes_keys_by_partition(app: GrowthApp, tmp_path: Any) -> None:
+def test_rocksdb_store_has_a_database_per_partition(app: GrowthApp, tmp_path: Any) -> None:
     pytest.importorskip("rocksdict")
     rocks = GrowthApp("compat-rocks", broker="kafka://127.0.0.1:1", store="rocksdb://",
                       datadir=str(tmp_path), autodiscover=False)  # fmt: skip
     store: Any = rocks.Table("t", partitions=2, key_type=bytes, value_type=bytes).data
     db = partition_db(store, 1)
     assert db is not None and db is partition_db(store, 1)
-    index_key(store, b"k", 1)
-    assert store._key_index[b"k"] == 1
-    index_key(store, b"k", None)
-    assert b"k" not in store._key_index
+    assert partition_db(store, 0) is not db
 
 
 def test_middleware_reaches_the_aiohttp_application(app: GrowthApp) -> None:
@@ -248,3 +246,30 @@ def test_middleware_reaches_the_aiohttp_application(app: GrowthApp) -> None:
 def test_polled_at_is_unknown_before_the_consumer_fetched(app: GrowthApp) -> None:
     made, _ = consumer(app)
     assert made.polled_at(A0) is None
+
+
+def test_a_changelog_record_waits_to_be_marked_persisted(tmp_path: Any) -> None:
+    """`send_changelog_record` queues the record without Faust's acknowledgement callback, so
+    the store's persisted offset moves only when `mark_persisted` is called for it."""
+    pytest.importorskip("rocksdict")
+    from faust.types.tuples import FutureMessage, PendingMessage, RecordMetadata
+
+    rocks = GrowthApp("compat-changelog", broker="kafka://127.0.0.1:1", store="rocksdb://",
+                      datadir=str(tmp_path), autodiscover=False)  # fmt: skip
+    table: Any = rocks.Table("t", partitions=2, key_type=bytes, value_type=bytes)
+
+    changelog = TP(table.changelog_topic.get_topic_name(), 1)
+
+    async def send_then_mark() -> list[Any]:
+        future = send_changelog_record(table, 1, b"k", b"v")
+        assert isinstance(future, FutureMessage)
+        message: PendingMessage = future.message
+        assert (message.key, message.value, message.partition) == (b"k", b"v", 1)
+        assert message.callback is None
+        before = table.data.persisted_offset(changelog)
+        done: Any = FutureMessage(message)
+        done.set_result(RecordMetadata(changelog.topic, 1, changelog, 41))
+        mark_persisted(table, done)
+        return [before, table.data.persisted_offset(changelog)]
+
+    assert asyncio.run(send_then_mark()) == [None, 41]
