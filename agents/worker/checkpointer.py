@@ -7,7 +7,8 @@ store's changelog offset moved past them, so the local store is always a prefix 
 the changelog (a restart reads the rest back). Every output is confirmed delivered
 (the dead letters and alerts those inputs caused included); only then are the
 covered input offsets committed. A partition whose changelog records were not all
-acknowledged commits nothing and writes all of its state at the next checkpoint.
+acknowledged commits nothing and writes all of its state, under a new term, at the
+next checkpoint.
 The accounts the checkpointed input touched are written to the read model afterwards.
 """
 
@@ -23,7 +24,7 @@ from faust.types import TP
 
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
-from agents.worker.checkpoints import PartitionState, stale_names, write_checkpoint
+from agents.worker.checkpoints import PartitionState, write_checkpoint
 from agents.worker.faust_compat import BatchingConsumer, mark_persisted, send_changelog_record
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
@@ -67,10 +68,6 @@ class Checkpointer:
                 continue
             started = time.perf_counter()
             records: list[tuple[bytes, bytes | None]] = []
-            if state.write_all:
-                state.obsolete += stale_names(
-                    state, PartitionStore(self.checkpoints.data, partition)
-                )
 
             def collect(
                 key: bytes, value: bytes | None, into: list[tuple[bytes, bytes | None]] = records
@@ -104,9 +101,10 @@ class Checkpointer:
                 self.telemetry.checkpointed(len(written), size, seconds)
             else:
                 log.warning("partition %d: checkpoint not acknowledged by the broker; "
-                            "its offsets stay uncommitted, the next one writes everything",
-                            state.partition)  # fmt: skip
-                state.write_all = True
+                            "its offsets stay uncommitted, the next one writes everything "
+                            "under a new term", state.partition)  # fmt: skip
+                local = PartitionStore(self.checkpoints.data, state.partition)
+                state.begin_term([*(key for key, _ in local.items()), *(k for k, _ in written)])
         delivered = await self.outputs.settle()
         if offsets and delivered:
             await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)

@@ -14,13 +14,23 @@ generation, then the redo head (the commit point), then the keys one by one; the
 previous generation's chunks are deleted last. A restore reads every key of the
 partition and applies the redo entry of the head on top: a crash in the middle of
 the keys is completed from it, a crash before the head leaves the previous
-checkpoint whole. Checkpoints of earlier versions (the whole engine as JSON chunks
-under `{partition}:head`) are read, and replaced by a full write of the records.
+checkpoint whole.
+
+Every key carries the term of the owner that wrote it (`{partition}:T{term}.{name}`).
+An owner begins a new term when it restores the partition, and again after a
+checkpoint the broker did not acknowledge in full; a term's first checkpoint writes
+every record and then deletes every key of the earlier terms. A restore takes the
+highest term that has a redo head and ignores the others, so the late writes of a
+worker that lost the partition while its checkpoint was in flight (a zombie, whose
+term is lower) can never mix into the new owner's state. Checkpoints of earlier
+versions (keys without a term; the whole engine as JSON chunks under
+`{partition}:head`) are read, and replaced by a term's full write.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -37,6 +47,7 @@ CHUNK_BYTES = 512 * 1024
 """Redo chunk size (well under a topic's default 1 MB record limit)."""
 REDO: Final = "redo"
 LEGACY_HEAD: Final = "head"
+_TERMED: Final = re.compile(r"T(\d+)\.(.*)", re.DOTALL)
 
 
 class Store(Protocol):
@@ -54,8 +65,8 @@ Write = Callable[[bytes, bytes | None], None]
 """Write (or, with None, delete) one checkpoint-table key in this partition's changelog."""
 
 
-def table_key(partition: int, name: str) -> bytes:
-    return f"{partition}:{name}".encode()
+def table_key(partition: int, term: int, name: str) -> bytes:
+    return f"{partition}:T{term}.{name}".encode()
 
 
 def _redo_chunk(generation: int, index: int) -> str:
@@ -68,6 +79,8 @@ class PartitionState:
     engine: Engine
     offsets: dict[str, int] = field(default_factory=dict)
     """Input topic -> last applied offset (checkpointed with the engine)."""
+    term: int = 1
+    """This owner's term: the keys it writes carry it (a restore trusts the highest)."""
     generation: int = 0
     unsaved: int = 0
     """Messages applied since the last checkpoint (committed once it is durable)."""
@@ -75,13 +88,10 @@ class PartitionState:
     outbox: list[OutboxRecord] = field(default_factory=list)
     """Outputs of this partition's input not yet known to be delivered when the last
     checkpoint was written: sent again after a restore (at least once, never lost)."""
-    obsolete: list[str] = field(default_factory=list)
-    """Table keys to delete after the next checkpoint (old redo chunks, a legacy checkpoint)."""
-    write_all: bool = False
-    """The next checkpoint writes every record (the state came from a legacy checkpoint)."""
-    carried: list[Record] = field(default_factory=list)
-    """The records of the restored redo entry: the next checkpoint writes them again, as a
-    crash may have kept some of them from reaching their own keys."""
+    obsolete: set[bytes] = field(default_factory=set)
+    """Table keys to delete after the next checkpoint (old redo chunks, earlier terms)."""
+    write_all: bool = True
+    """The next checkpoint writes every record: the first of a term."""
 
     def already_applied(self, topic: str, offset: int) -> bool:
         return offset <= self.offsets.get(topic, -1)
@@ -92,50 +102,68 @@ class PartitionState:
         if account_id is not None:
             self.dirty_accounts.add(account_id)
 
+    def begin_term(self, keys: Iterable[bytes]) -> None:
+        """Write everything under a new term at the next checkpoint, and delete `keys` (every
+        key this partition may hold in the changelog) after it."""
+        terms = [t for t, _ in map(_term_of, keys) if t is not None]
+        self.term = max([self.term, *terms]) + 1
+        self.obsolete.update(keys)
+        self.write_all = True
+
+
+def _term_of(key: bytes) -> tuple[int | None, str]:
+    """(term, name) of a table key; term 0 for the keys of the untermed version, None for
+    a whole-engine checkpoint's."""
+    name = key.decode().partition(":")[2]
+    if match := _TERMED.fullmatch(name):
+        return int(match[1]), match[2]
+    if name == LEGACY_HEAD or name[:1].isdigit():
+        return None, name
+    return 0, name
+
 
 def restore(partition: int, config: EngineConfig, store: Store) -> PartitionState:
-    """The partition's state from its last complete checkpoint, or a fresh one."""
-    prefix = f"{partition}:"
-    raw: dict[str, bytes] = {}
+    """The partition's state from its last complete checkpoint, or a fresh one; in a new
+    term either way."""
+    prefix = f"{partition}:".encode()
+    keys: list[bytes] = []
+    by_term: dict[int, dict[str, bytes]] = {}
+    legacy: dict[str, bytes] = {}
     for key, value in store.items():
-        text = key.decode()
-        if text.startswith(prefix):
-            raw[text[len(prefix) :]] = value
-    if REDO in raw:
-        return _restore_records(partition, config, raw)
-    if LEGACY_HEAD in raw:
-        return _restore_legacy(partition, config, raw)
-    return PartitionState(partition, Engine(config))
+        if not key.startswith(prefix):
+            continue
+        keys.append(key)
+        term, name = _term_of(key)
+        (legacy if term is None else by_term.setdefault(term, {}))[name] = value
+    headed = [term for term, names in by_term.items() if REDO in names]
+    if headed:
+        state = _restore_records(partition, config, by_term[max(headed)])
+    elif LEGACY_HEAD in legacy:
+        state = _restore_legacy(partition, config, legacy)
+    else:
+        state = PartitionState(partition, Engine(config))
+    state.term = 0
+    state.begin_term(keys)
+    return state
 
 
 def _restore_records(partition: int, config: EngineConfig, raw: dict[str, bytes]) -> PartitionState:
     head = orjson.loads(raw.pop(REDO))
     chunks = [_redo_chunk(head["generation"], i) for i in range(head["chunks"])]
     redo = orjson.loads(b"".join(raw[c] for c in chunks))
-    records: dict[str, Any] = {}
-    obsolete = []
-    for name, value in raw.items():
-        if name.startswith(f"{REDO}:"):
-            if name not in chunks:
-                obsolete.append(name)  # of a checkpoint that did not reach its head
-        elif name == LEGACY_HEAD or name[:1].isdigit():
-            obsolete.append(name)  # a legacy checkpoint not yet deleted
-        else:
-            records[name] = orjson.loads(value)
+    records: dict[str, Any] = {
+        name: orjson.loads(value) for name, value in raw.items() if not name.startswith(REDO)
+    }
     for name, value in redo:
         records[name] = value
-    engine = _engine_from_records(config, ((k, v) for k, v in records.items()))
+    engine = _engine_from_records(config, records.items())
     meta = records[META]
-    generations = [head["generation"]]
-    generations += [int(n.split(":")[1]) for n in obsolete if n.startswith(f"{REDO}:")]
     return PartitionState(
         partition,
         engine,
         offsets=dict(meta["offsets"]),
-        generation=max(generations),
+        generation=head["generation"],
         outbox=_outbox_from_json(meta["outbox"]),
-        obsolete=[*obsolete, *chunks],
-        carried=[(name, value) for name, value in redo],
     )
 
 
@@ -149,17 +177,7 @@ def _restore_legacy(partition: int, config: EngineConfig, raw: dict[str, bytes])
         offsets=dict(head["offsets"]),
         generation=generation,
         outbox=_outbox_from_json(head.get("outbox", ())),
-        obsolete=list(raw),
-        write_all=True,
     )
-
-
-def stale_names(state: PartitionState, store: Store) -> list[str]:
-    """The partition's keys in `store` (but its redo head), to delete after a checkpoint that
-    writes everything unless it writes them again."""
-    prefix = f"{state.partition}:"
-    names = (key.decode() for key, _ in store.items())
-    return [n[len(prefix) :] for n in names if n.startswith(prefix) and n != f"{prefix}{REDO}"]
 
 
 def _outbox_to_json(outbox: Sequence[OutboxRecord]) -> list[list[str | None]]:
@@ -189,27 +207,24 @@ def write_checkpoint(
     meta = {"offsets": state.offsets, "outbox": _outbox_to_json(outbox)}
     take = all_records if state.write_all else changed_records
     records: list[Record] = take(state.engine, generation, **meta)
-    if state.carried:
-        newer = {name for name, _ in records}
-        records = [r for r in state.carried if r[0] not in newer] + records
     blob = orjson.dumps(records)
     chunks = max(1, -(-len(blob) // CHUNK_BYTES))
-    partition = state.partition
-    for index in range(chunks):
-        chunk = blob[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
-        write(table_key(partition, _redo_chunk(generation, index)), chunk)
+    partition, term = state.partition, state.term
+    redo = [table_key(partition, term, _redo_chunk(generation, i)) for i in range(chunks)]
+    for index, key in enumerate(redo):
+        write(key, blob[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES])
     head = {"generation": generation, "chunks": chunks, "bytes": len(blob)}
-    write(table_key(partition, REDO), orjson.dumps(head))
+    write(table_key(partition, term, REDO), orjson.dumps(head))
+    written = set(redo)
     for name, value in records:
-        write(table_key(partition, name), None if value is None else orjson.dumps(value))
-    written = {name for name, _ in records}
-    for name in state.obsolete:
-        if name not in written and not name.startswith(f"{REDO}:{generation}:"):
-            write(table_key(partition, name), None)
-    state.obsolete = [_redo_chunk(generation, index) for index in range(chunks)]
+        key = table_key(partition, term, name)
+        written.add(key)
+        write(key, None if value is None else orjson.dumps(value))
+    for key in sorted(state.obsolete - written):
+        write(key, None)
+    state.obsolete = set(redo)
     state.outbox = list(outbox)
     state.generation = generation
     state.write_all = False
-    state.carried = []
     state.unsaved = 0
     return {topic: offset + 1 for topic, offset in state.offsets.items()}

@@ -55,10 +55,12 @@ class PartitionStore:
         return value
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        """Every key and value of this partition (the memory store: of every partition)."""
+        """Every key and value of this partition (in the memory store, which holds every
+        partition's, the keys with its `{partition}:` prefix)."""
         db = self._db()
         if db is None:
-            return iter(list(self._store.data.items()))
+            prefix = f"{self._partition}:".encode()
+            return iter([(k, v) for k, v in self._store.data.items() if k.startswith(prefix)])
         return iter(db.items())
 
     def write(self, key: bytes, value: bytes | None) -> None:

@@ -1,0 +1,163 @@
+"""Terms fence the checkpoint table: a restore trusts the highest term with a redo head,
+so a worker that lost its partition cannot mix its late writes into the new owner's."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from agents.worker import checkpoints as part
+from models.decode import Decoder, Rejection
+from models.settings import Settings
+from state.codec import engine_to_json
+from tests.support.streams import RANDOM_CONFIG, random_stream
+
+SETTINGS = Settings(fx_rates=dict(RANDOM_CONFIG.fx_rates))
+Table = dict[bytes, bytes]
+Messages = list[tuple[str, bytes]]
+
+
+def _messages(seed: int, length: int) -> Messages:
+    return [(topic, orjson.dumps(value)) for topic, value in random_stream(seed, length)]
+
+
+def _write_to(table: Table) -> part.Write:
+    def write(key: bytes, value: bytes | None) -> None:
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+
+    return write
+
+
+def _feed(state: part.PartitionState, messages: Messages, start: int, stop: int) -> None:
+    decoder = Decoder(SETTINGS)
+    for offset in range(start, stop):
+        topic, raw = messages[offset]
+        if state.already_applied(topic, offset):
+            continue
+        event = decoder.decode(topic, raw)
+        state.applied(topic, offset, None)
+        if isinstance(event, Rejection):
+            state.engine.reject(event)
+        else:
+            state.engine.apply(event)
+
+
+def _straight(messages: Messages, stop: int) -> dict[str, object]:
+    state = part.restore(0, RANDOM_CONFIG, {})
+    _feed(state, messages, 0, stop)
+    return engine_to_json(state.engine)
+
+
+def _terms(table: Table) -> set[str]:
+    return {key.decode().split(".")[0] for key in table}
+
+
+def test_a_zombie_writing_after_the_new_owner_restored_changes_nothing() -> None:
+    messages = _messages(4, 900)
+    table: Table = {}
+    zombie = part.restore(0, RANDOM_CONFIG, table)
+    _feed(zombie, messages, 0, 300)
+    part.write_checkpoint(zombie, _write_to(table))
+    owner = part.restore(0, RANDOM_CONFIG, table)
+    assert (zombie.term, owner.term) == (1, 2)
+    _feed(zombie, messages, 300, 600)  # the old owner goes on, unaware it lost the partition
+    _feed(owner, messages, 300, 500)
+    part.write_checkpoint(owner, _write_to(table))
+    part.write_checkpoint(zombie, _write_to(table))  # lands after the new owner's
+    _feed(owner, messages, 500, 700)
+    part.write_checkpoint(owner, _write_to(table))
+    part.write_checkpoint(zombie, _write_to(table))
+    restored = part.restore(0, RANDOM_CONFIG, table)
+    assert restored.term == 3
+    assert restored.offsets == owner.offsets
+    assert engine_to_json(restored.engine) == _straight(messages, 700)
+
+
+def test_a_new_terms_first_checkpoint_deletes_the_earlier_terms() -> None:
+    messages = _messages(5, 400)
+    table: Table = {}
+    first = part.restore(0, RANDOM_CONFIG, table)
+    _feed(first, messages, 0, 200)
+    part.write_checkpoint(first, _write_to(table))
+    second = part.restore(0, RANDOM_CONFIG, table)
+    assert _terms(table) == {"0:T1"}
+    _feed(second, messages, 200, 400)
+    part.write_checkpoint(second, _write_to(table))
+    assert _terms(table) == {"0:T2"}
+    assert engine_to_json(part.restore(0, RANDOM_CONFIG, table).engine) == _straight(messages, 400)
+
+
+@pytest.mark.parametrize("after_head", [-20, -5, 0, 1, 2, 7])
+def test_a_crash_in_a_terms_first_checkpoint_restores_one_term_whole(after_head: int) -> None:
+    """Cut before the new term's redo head: the previous term, whole; after it: the
+    new term, completed from its redo entry."""
+    messages = _messages(6, 500)
+    table: Table = {}
+    first = part.restore(0, RANDOM_CONFIG, table)
+    _feed(first, messages, 0, 250)
+    part.write_checkpoint(first, _write_to(table))
+    second = part.restore(0, RANDOM_CONFIG, table)
+    _feed(second, messages, 250, 500)
+    part.CHUNK_BYTES, saved = 256, part.CHUNK_BYTES  # a redo entry of many chunks
+    try:
+        writes: list[tuple[bytes, bytes | None]] = []
+        part.write_checkpoint(second, lambda key, value: writes.append((key, value)))
+    finally:
+        part.CHUNK_BYTES = saved
+    head = next(i for i, (key, _) in enumerate(writes) if key == part.table_key(0, 2, "redo"))
+    assert head > 20
+    for key, value in writes[: head + after_head]:
+        _write_to(table)(key, value)
+    third = part.restore(0, RANDOM_CONFIG, table)
+    assert third.term == 3
+    stop = 250 if after_head <= 0 else 500
+    assert engine_to_json(third.engine) == _straight(messages, stop)
+    assert third.offsets == (first if after_head <= 0 else second).offsets
+
+
+def test_untermed_record_checkpoints_are_read_as_term_0() -> None:
+    messages = _messages(9, 300)
+    table: Table = {}
+    state = part.restore(0, RANDOM_CONFIG, table)
+    _feed(state, messages, 0, 300)
+    part.write_checkpoint(state, _write_to(table))
+    untermed = {key.replace(b"0:T1.", b"0:"): value for key, value in table.items()}
+    restored = part.restore(0, RANDOM_CONFIG, untermed)
+    assert restored.term == 1 and restored.offsets == state.offsets
+    assert engine_to_json(restored.engine) == _straight(messages, 300)
+
+
+def test_a_checkpoint_not_acknowledged_starts_a_term_that_leaves_none_of_it() -> None:
+    messages = _messages(7, 600)
+    table: Table = {}
+    state = part.restore(0, RANDOM_CONFIG, table)
+    _feed(state, messages, 0, 200)
+    part.write_checkpoint(state, _write_to(table))
+    _feed(state, messages, 200, 400)
+    lost: list[tuple[bytes, bytes | None]] = []
+    part.write_checkpoint(state, lambda key, value: lost.append((key, value)))
+    for key, value in lost[: len(lost) // 2]:  # some of it reached the changelog
+        _write_to(table)(key, value)
+    state.begin_term([*table, *(key for key, _ in lost)])
+    _feed(state, messages, 400, 600)
+    part.write_checkpoint(state, _write_to(table))
+    assert _terms(table) == {"0:T2"}
+    assert engine_to_json(part.restore(0, RANDOM_CONFIG, table).engine) == _straight(messages, 600)
+
+
+def test_checkpoints_without_terms_are_read_and_replaced() -> None:
+    messages = _messages(8, 300)
+    state = part.restore(0, RANDOM_CONFIG, {})
+    _feed(state, messages, 0, 300)
+    blob = orjson.dumps(engine_to_json(state.engine))
+    head = {"generation": 4, "chunks": 1, "offsets": state.offsets, "bytes": len(blob)}
+    table: Table = {b"0:head": orjson.dumps(head), b"0:4:0": blob}
+    restored = part.restore(0, RANDOM_CONFIG, table)
+    assert restored.term == 1 and restored.write_all and restored.offsets == state.offsets
+    part.write_checkpoint(restored, _write_to(table))
+    assert _terms(table) == {"0:T1"}
+    again = part.restore(0, RANDOM_CONFIG, table)
+    assert engine_to_json(again.engine) == _straight(messages, 300)
