@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import faust
@@ -25,7 +26,7 @@ from faust.types import TP
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, write_checkpoint
-from agents.worker.faust_compat import BatchingConsumer, mark_persisted, send_changelog_record
+from agents.worker.faust_compat import BatchingConsumer, mark_persisted
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import PartitionStore
@@ -34,6 +35,17 @@ from state.projection import account_view
 
 log = logging.getLogger("growthstream.checkpoints")
 ACK_TIMEOUT_S: Final = 30.0
+
+
+@dataclass(slots=True)
+class _Sent:
+    """One partition's checkpoint on its way to the changelog."""
+
+    state: PartitionState
+    positions: dict[TP, int] = field(default_factory=dict)
+    records: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 class Checkpointer:
@@ -57,54 +69,16 @@ class Checkpointer:
 
     async def checkpoint_all(self) -> None:
         """Checkpoint changed partitions, flush (dead letters too), then commit their offsets."""
-        offsets: dict[TP, int] = {}
         dirty: list[tuple[PartitionState, set[str]]] = []
-        making: dict[int, float] = {}
-        sent: list[
-            tuple[PartitionState, dict[TP, int], list[tuple[bytes, bytes | None]], list[Any]]
-        ] = []
-        for partition, state in list(self.partitions.states.items()):
-            if not state.unsaved and not state.outbox and not state.write_all:
-                continue
-            started = time.perf_counter()
-            records: list[tuple[bytes, bytes | None]] = []
-
-            def collect(
-                key: bytes, value: bytes | None, into: list[tuple[bytes, bytes | None]] = records
-            ) -> None:
-                into.append((key, value))
-
-            covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
-            futures = [
-                send_changelog_record(self.checkpoints, partition, key, value)
-                for key, value in records
-            ]
-            sent.append(
-                (state, {TP(t, partition): o for t, o in covered.items()}, records, futures)
-            )
-            making[partition] = time.perf_counter() - started
-            dirty.append((state, state.dirty_accounts))
-            state.dirty_accounts = set()
-        await self.app.producer.flush()
-        pending = [f for _, _, _, futures in sent for f in futures if not f.done()]
-        if pending:  # delivered, but Faust resolves its futures in callbacks still to run
-            await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
-        for state, positions, written, futures in sent:
-            if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
-                started = time.perf_counter()
-                PartitionStore(self.checkpoints.data, state.partition).write_many(written)
-                if futures:
-                    mark_persisted(self.checkpoints, futures[-1])
-                offsets |= positions
-                size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
-                seconds = making[state.partition] + time.perf_counter() - started
-                self.telemetry.checkpointed(len(written), size, seconds)
-            else:
-                log.warning("partition %d: checkpoint not acknowledged by the broker; "
-                            "its offsets stay uncommitted, the next one writes everything "
-                            "under a new term", state.partition)  # fmt: skip
-                local = PartitionStore(self.checkpoints.data, state.partition)
-                state.begin_term([*(key for key, _ in local.items()), *(k for k, _ in written)])
+        sent: list[_Sent] = []
+        try:
+            await self._send_checkpoints(sent, dirty)
+            await self.app.producer.flush()
+            pending = [f for one in sent for f in one.futures if not f.done()]
+            if pending:  # a flush that gave up early (the broker gone): wait for the outcome
+                await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
+        finally:
+            offsets = self._settle_checkpoints(sent)
         delivered = await self.outputs.settle()
         if offsets and delivered:
             await cast(BatchingConsumer, self.app.consumer).commit_offsets(offsets)
@@ -122,6 +96,55 @@ class Checkpointer:
                 self.accounts_epoch = epoch
         else:
             await self.redis.write_accounts(self._views(dirty))
+
+    async def _send_checkpoints(
+        self, sent: list[_Sent], dirty: list[tuple[PartitionState, set[str]]]
+    ) -> None:
+        changelog = self.checkpoints.changelog_topic.get_topic_name()
+        send = self.app.producer.send
+        for partition, state in list(self.partitions.states.items()):
+            if not state.unsaved and not state.outbox and not state.write_all:
+                continue
+            started = time.perf_counter()
+            one = _Sent(state)
+
+            def collect(key: bytes, value: bytes | None, into: _Sent = one) -> None:
+                into.records.append((key, value))
+
+            covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
+            one.positions = {TP(t, partition): o for t, o in covered.items()}
+            sent.append(one)
+            dirty.append((state, state.dirty_accounts))
+            state.dirty_accounts = set()
+            for key, value in one.records:
+                future = await send(changelog, key, value, partition, None, None)
+                one.futures.append(cast(asyncio.Future[Any], future))
+            one.seconds = time.perf_counter() - started
+
+    def _settle_checkpoints(self, sent: list[_Sent]) -> dict[TP, int]:
+        """Store the acknowledged checkpoints locally and return the offsets they cover; a
+        partition with a record not acknowledged (or not even sent) begins a new term."""
+        offsets: dict[TP, int] = {}
+        for one in sent:
+            state, written, futures = one.state, one.records, one.futures
+            if len(futures) == len(written) and all(
+                f.done() and not f.cancelled() and f.exception() is None for f in futures
+            ):
+                started = time.perf_counter()
+                PartitionStore(self.checkpoints.data, state.partition).write_many(written)
+                if futures:
+                    mark_persisted(self.checkpoints, state.partition, futures[-1].result().offset)
+                offsets |= one.positions
+                size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
+                seconds = one.seconds + time.perf_counter() - started
+                self.telemetry.checkpointed(len(written), size, seconds)
+            else:
+                log.warning("partition %d: checkpoint not acknowledged by the broker; "
+                            "its offsets stay uncommitted, the next one writes everything "
+                            "under a new term", state.partition)  # fmt: skip
+                local = PartitionStore(self.checkpoints.data, state.partition)
+                state.begin_term([*(key for key, _ in local.items()), *(k for k, _ in written)])
+        return offsets
 
     def _views(self, dirty: list[tuple[PartitionState, set[str]]]) -> dict[str, AccountView]:
         """The rows of the accounts the checkpointed input touched, as the engines hold them

@@ -24,7 +24,9 @@ test_faust_compat.py exercises every function here):
   the local store too: Faust sets it as each changelog record is acknowledged
   (`faust.tables.base.Collection._on_changelog_sent`, the callback `send_changelog`
   passes), and a restart reads the changelog back only from there, so a record
-  acknowledged but not yet stored locally would be lost to that worker.
+  acknowledged but not yet stored locally would be lost to that worker. The records
+  themselves go out through the producer's public `send` (one aiokafka future each),
+  not `send_changelog`, whose buffer publishes one message at a time.
 - The aiohttp application behind Faust's web server, for one middleware.
 """
 
@@ -250,19 +252,10 @@ def partition_db(store: Any, partition: int) -> Any | None:
     return None
 
 
-def send_changelog_record(table: Any, partition: int, key: bytes, value: bytes | None) -> Any:
-    """`Collection.send_changelog` without its acknowledgement callback: the caller calls
-    `mark_persisted` once the record is in the local store."""
-    return table.changelog_topic.send_soon(
-        key=key, value=value, partition=partition, key_serializer="raw",
-        value_serializer="raw", eager_partitioning=True,
-    )  # fmt: skip
-
-
-def mark_persisted(table: Any, future: Any) -> None:
-    """What `send_changelog`'s callback does for an acknowledged record: the local store
-    holds the changelog up to its offset (`Collection._on_changelog_sent`)."""
-    table._on_changelog_sent(future)
+def mark_persisted(table: Any, partition: int, offset: int) -> None:
+    """What `send_changelog`'s callback does for an acknowledged record: the local store holds
+    the changelog partition up to `offset` (`Collection._on_changelog_sent`, at least once)."""
+    table.data.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), partition), offset)
 
 
 def add_middleware(app: faust.App, middleware: Any) -> None:

@@ -13,6 +13,7 @@ docs/DECISIONS.md 40).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
@@ -24,7 +25,8 @@ Entry = tuple[int, int, int, float, Item]
 
 Blocked = Callable[[str, float], bool]
 """(topic, arrival time of the record that would go next) -> may the topic still deliver a
-record that comes before it?"""
+record that comes before it? Monotone in the arrival: a topic not blocked for an arrival is
+not blocked for an earlier one (the merger asks once per topic and arrival)."""
 
 
 class TopicMerger(Generic[Item]):
@@ -42,22 +44,41 @@ class TopicMerger(Generic[Item]):
         self._queues[topic].append((timestamp, self._rank[topic], offset, received, item))
 
     def ready(self, blocked: Blocked) -> Iterator[Item]:
-        """Items in merge order, as long as no record not yet seen could precede them."""
+        """Items in merge order, as long as no record not yet seen could precede them.
+
+        Heads are compared by (timestamp, topic rank): two heads are never of one topic, so
+        the offset cannot decide. An empty topic, once found not blocked for an arrival,
+        is not asked again for that arrival or an earlier one, and while a single topic
+        holds records, its records of an arrival already cleared go out without a rescan:
+        a fetched batch shares one arrival."""
         queues = self._queues
+        cleared: dict[str, float] = {}
         while True:
             head: Entry[Item] | None = None
-            head_topic = ""
+            head_queue: deque[Entry[Item]] | None = None
             empty: list[str] = []
             for topic, queue in queues.items():
                 if not queue:
                     empty.append(topic)
                     continue
                 entry = queue[0]
-                if head is None or entry[:3] < head[:3]:
-                    head, head_topic = entry, topic
-            if head is None:
+                if (
+                    head is None
+                    or entry[0] < head[0]
+                    or (entry[0] == head[0] and entry[1] < head[1])
+                ):
+                    head, head_queue = entry, queue
+            if head is None or head_queue is None:
                 return
+            arrival = head[3]
             for topic in empty:
-                if blocked(topic, head[3]):
+                if cleared.get(topic, -math.inf) >= arrival:
+                    continue
+                if blocked(topic, arrival):
                     return
-            yield queues[head_topic].popleft()[4]
+                cleared[topic] = arrival
+            if len(empty) == len(queues) - 1:
+                while head_queue and head_queue[0][3] <= arrival:
+                    yield head_queue.popleft()[4]
+            else:
+                yield head_queue.popleft()[4]

@@ -46,6 +46,10 @@ the broker answers before it is sought back (`Partitions.stalled`)."""
 SEEKS_BEFORE_GAP = 3
 """Seeks back to the same offset before a fetch that still starts past it is taken as a gap
 in the topic (`Partitions.resume_at`)."""
+DRAIN_BUDGET_S = 0.05
+"""Longest a partition's drain applies records before it lets the event loop go on."""
+DRAIN_CHECK_EVERY = 256
+"""Records applied between two looks at the clock in a drain."""
 
 
 class Partitions:
@@ -202,15 +206,21 @@ class Partitions:
         return blocked
 
     def drain(self, partition: int) -> None:
-        """Apply what the merger releases; synchronous, so no checkpoint interleaves."""
+        """Apply what the merger releases, for at most `DRAIN_BUDGET_S`: the rest stays in the
+        merger for the next push or tick, so a backlog cannot hold the event loop (the
+        fetcher, the checkpoints, the API) for seconds. Synchronous, so no checkpoint
+        interleaves within it."""
         merger = self.mergers.get(partition)
         if merger is None or not len(merger):
             return
         state = self.states[partition]
         pipeline = self.pipelines[partition]
-        released = merger.ready(self.blocked(partition))
-        for record in list(released):
-            self._apply(state, pipeline, record)
+        started = time.monotonic()
+        now = time.time()
+        for count, record in enumerate(merger.ready(self.blocked(partition)), 1):
+            self._apply(state, pipeline, record, now)
+            if not count % DRAIN_CHECK_EVERY and time.monotonic() - started > DRAIN_BUDGET_S:
+                return
 
     def tick(self) -> None:
         """Release what has waited long enough, and let idle partitions follow the global
@@ -287,7 +297,8 @@ class Partitions:
         self._took(state, state.engine.advance_to(target))
         state.unsaved += 1  # the advance changed the state: the next checkpoint keeps it
 
-    def _apply(self, state: PartitionState, pipeline: Pipeline, record: Any) -> None:
+    def _apply(self, state: PartitionState, pipeline: Pipeline, record: Any, now: float) -> None:
+        """One released record; `now` (wall clock, s) dates its latency."""
         topic, offset = record.topic, record.offset
         if state.already_applied(topic, offset):
             return
@@ -300,7 +311,7 @@ class Partitions:
         self.telemetry.count(
             None if rejection is None else rejection.type,
             duplicate=outcome.status is Status.DUPLICATE,
-            latency_s=time.time() - record.timestamp / 1000,
+            latency_s=now - record.timestamp / 1000,
         )
         if rejection is not None:
             self.outputs.dead_letter(

@@ -20,7 +20,6 @@ from agents.worker.faust_compat import (
     add_middleware,
     mark_persisted,
     partition_db,
-    send_changelog_record,
 )
 
 
@@ -248,28 +247,14 @@ def test_polled_at_is_unknown_before_the_consumer_fetched(app: GrowthApp) -> Non
     assert made.polled_at(A0) is None
 
 
-def test_a_changelog_record_waits_to_be_marked_persisted(tmp_path: Any) -> None:
-    """`send_changelog_record` queues the record without Faust's acknowledgement callback, so
-    the store's persisted offset moves only when `mark_persisted` is called for it."""
+def test_mark_persisted_sets_the_stores_changelog_offset(tmp_path: Any) -> None:
+    """Only `mark_persisted` moves the offset from which a restart reads the changelog back."""
     pytest.importorskip("rocksdict")
-    from faust.types.tuples import FutureMessage, PendingMessage, RecordMetadata
-
     rocks = GrowthApp("compat-changelog", broker="kafka://127.0.0.1:1", store="rocksdb://",
                       datadir=str(tmp_path), autodiscover=False)  # fmt: skip
     table: Any = rocks.Table("t", partitions=2, key_type=bytes, value_type=bytes)
-
     changelog = TP(table.changelog_topic.get_topic_name(), 1)
-
-    async def send_then_mark() -> list[Any]:
-        future = send_changelog_record(table, 1, b"k", b"v")
-        assert isinstance(future, FutureMessage)
-        message: PendingMessage = future.message
-        assert (message.key, message.value, message.partition) == (b"k", b"v", 1)
-        assert message.callback is None
-        before = table.data.persisted_offset(changelog)
-        done: Any = FutureMessage(message)
-        done.set_result(RecordMetadata(changelog.topic, 1, changelog, 41))
-        mark_persisted(table, done)
-        return [before, table.data.persisted_offset(changelog)]
-
-    assert asyncio.run(send_then_mark()) == [None, 41]
+    assert table.data.persisted_offset(changelog) is None
+    mark_persisted(table, 1, 41)
+    assert table.data.persisted_offset(changelog) == 41
+    assert table.data.persisted_offset(TP(changelog.topic, 0)) is None

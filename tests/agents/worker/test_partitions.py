@@ -7,16 +7,20 @@ import time
 from types import SimpleNamespace
 from typing import Any, cast
 
+import orjson
 import pytest
 from faust.types import TP
 
 from agents.serving.telemetry import Telemetry
+from agents.worker import partitions as partitions_module
 from agents.worker.checkpoints import PartitionState
 from agents.worker.faust_compat import RecordBatch
-from agents.worker.partitions import SEEKS_BEFORE_GAP, STALL_S, Partitions
+from agents.worker.merger import TopicMerger
+from agents.worker.partitions import DRAIN_CHECK_EVERY, SEEKS_BEFORE_GAP, STALL_S, Partitions
 from models.settings import Settings
 from state.config import EngineConfig
 from state.engine import Engine
+from state.pipeline import Pipeline
 
 ACTIVITY = TP("activity", 0)
 
@@ -138,3 +142,40 @@ def test_no_seek_while_waiting_is_explained(
     made = partitions({}, highwater=highwater, polled_ago_s=polled_ago_s)
     made.states[0].offsets = {t: 9 for t in made.input_names}
     assert stalled_after(made, after_s) == []
+
+
+def _activity_record(offset: int, topic: str) -> SimpleNamespace:
+    value = orjson.dumps(
+        {
+            "event_id": f"e{offset}",
+            "account_id": "a",
+            "user_id": f"u{offset % 7}",
+            "occurred_at": f"2026-03-01T00:{offset // 60 % 60:02d}:{offset % 60:02d}Z",
+            "action": "login",
+        }
+    )
+    stamp = 1_772_323_200_000 + offset
+    return SimpleNamespace(topic=topic, offset=offset, value=value, timestamp=stamp, key=b"a")
+
+
+@pytest.mark.parametrize(("budget_s", "applied"), [(60.0, 1000), (-1.0, DRAIN_CHECK_EVERY)])
+def test_a_drain_stops_at_its_budget_and_the_next_one_goes_on(
+    monkeypatch: pytest.MonkeyPatch, budget_s: float, applied: int
+) -> None:
+    made = partitions({}, highwater=1000, polled_ago_s=0.0)
+    topic = Settings().topic_activity
+    made.pipelines[0] = Pipeline(made.states[0].engine, made.decoder)
+    merger = made.mergers[0] = TopicMerger(made.input_names)
+    for t in made.input_names:  # every topic read to its end (offset 1000)
+        made.received[TP(t, 0)] = 999
+    for offset in range(1000):
+        record = _activity_record(offset, topic)
+        merger.push(topic, record.timestamp, offset, record, 0.0)
+    monkeypatch.setattr(partitions_module, "DRAIN_BUDGET_S", budget_s)
+    made.drain(0)
+    assert made.states[0].offsets[topic] == applied - 1
+    assert len(merger) == 1000 - applied
+    monkeypatch.setattr(partitions_module, "DRAIN_BUDGET_S", 60.0)
+    made.drain(0)
+    assert made.states[0].offsets[topic] == 999 and not len(merger)
+    assert made.states[0].engine.events == 1000
