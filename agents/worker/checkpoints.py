@@ -180,6 +180,12 @@ def _restore_legacy(partition: int, config: EngineConfig, raw: dict[str, bytes])
     )
 
 
+def _compact(encoded: bytes) -> bytes:
+    """A copy of exactly its length: orjson's result keeps the whole 4 KB buffer it wrote
+    into, and a checkpoint holds each record's value until the broker acknowledged it."""
+    return memoryview(encoded).tobytes()
+
+
 def _outbox_to_json(outbox: Sequence[OutboxRecord]) -> list[list[str | None]]:
     return [
         [topic, None if key is None else base64.b64encode(key).decode(), value.decode()]
@@ -219,7 +225,7 @@ def write_checkpoint(
     for name, value in records:
         key = table_key(partition, term, name)
         written.add(key)
-        write(key, None if value is None else orjson.dumps(value))
+        write(key, None if value is None else _compact(orjson.dumps(value)))
     for key in sorted(state.obsolete - written):
         write(key, None)
     state.obsolete = set(redo)
