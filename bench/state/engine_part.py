@@ -59,7 +59,7 @@ def _med(values: list[Any]) -> Any:
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over runs: per segment (its figures and its checkpoint's), at the end,
-    and of the full write."""
+    of the full write and of the fixed-change checkpoint."""
     segments = []
     for index, first in enumerate(runs[0]["segments"]):
         at = [run["segments"][index] for run in runs]
@@ -71,6 +71,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     end = {key: _med([run["end"][key] for run in runs]) for key in END_KEYS}
     full = [run["end"]["full_write"] for run in runs]
     end |= {f"full_write_{k}": _med([f[k] for f in full]) for k in CHECKPOINT_KEYS}
+    fixed = [run["end"]["fixed_change"] for run in runs]
+    end |= {f"fixed_change_{k}": _med([f[k] for f in fixed]) for k in (*CHECKPOINT_KEYS, "events")}
     end["restore_equal"] = all(run["end"]["restore_equal"] for run in runs)
     end["dead_letters"] = max(run["end"]["dead_letters"] for run in runs)
     end["duplicates"] = max(run["end"]["duplicates"] for run in runs)

@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from bench.state.memory import MB, rss_bytes, status_kb
-from bench.state.world import KINDS, World
+from bench.state.world import KINDS, World, next_day_changes
 from bench.worker.progress import say
 from bench.worker.stats import rnd
 
@@ -49,7 +49,8 @@ class CountingStore:
     def write(self, key: bytes, value: bytes | None) -> None:
         self.records += 1
         self.size += len(key) + (0 if value is None else len(value))
-        self.kinds[key.split(b":", 2)[1].decode()] += 1
+        name = key.decode().partition(":")[2].partition(".")[2]  # "{p}:T{term}.{name}"
+        self.kinds[name.split(":", 1)[0]] += 1
         if value is None:
             self.data.pop(key, None)
         else:
@@ -162,12 +163,15 @@ def end_figures(engine: Any, store: CountingStore, rss_start: int) -> dict[str, 
 
 def run(world: World, label: str) -> dict[str, Any]:
     """Feed, then: end figures, restore (timed, compared), a full write, and the Python
-    heap of the engine alone: restored once more under tracemalloc, without the redo
-    records a restored state carries until its next checkpoint. (The RSS a freed engine
+    heap of the engine alone: restored once more under tracemalloc. Then the cost of a
+    checkpoint at a fixed change (`next_day_changes`: as many keys in every world size).
+    (The RSS a freed engine
     gives back says less: pymalloc returns an arena only once it is wholly empty.)"""
     from agents.engine_config import engine_config
     from agents.worker.checkpoints import restore
+    from models.decode import Decoder
     from models.settings import Settings
+    from state.pipeline import Pipeline
 
     config = engine_config(Settings())
     store = CountingStore()
@@ -186,11 +190,16 @@ def run(world: World, label: str) -> dict[str, Any]:
     )
     state.write_all = True
     end["full_write"] = timed_checkpoint(state, store)
+    settings = Settings()
+    message = Pipeline(live, Decoder(settings)).message
+    changes = list(next_day_changes(world, "change"))
+    for kind, _account, raw in changes:
+        message(str(getattr(settings, f"topic_{kind}")), raw)
+    end["fixed_change"] = timed_checkpoint(state, store) | {"events": len(changes)}
     del state, live, restored
     users = end["users"]
     tracemalloc.start()
     again = restore(0, config, store.data)
-    again.carried = []
     gc.collect()
     heap = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

@@ -97,6 +97,11 @@ def engine_report(engine: dict[str, Any]) -> list[str]:
         ("full write (`write_all`): records", "full_write_records", 1, 0),
         ("full write: MB", "full_write_bytes", MB, 2),
         ("full write: s", "full_write_seconds", 1, 3),
+        ("fixed change (every user of 100 accounts, one event a day on): events",
+         "fixed_change_events", 1, 0),
+        ("fixed change: checkpoint records", "fixed_change_records", 1, 0),
+        ("fixed change: checkpoint MB", "fixed_change_bytes", MB, 3),
+        ("fixed change: checkpoint s", "fixed_change_seconds", 1, 4),
     ])  # fmt: skip
     equal = all(engine[n]["median_end"]["restore_equal"] for n in names)
     rejected = sum(engine[n]["median_end"]["dead_letters"] + engine[n]["median_end"]["duplicates"]

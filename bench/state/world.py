@@ -129,6 +129,25 @@ class World:
             yield "activity", account, value.encode()
 
 
+CHANGE_ACCOUNTS = 100
+"""Accounts (the first ones) the fixed-change step touches: as many in every world size."""
+
+
+def next_day_changes(world: World, tag: str) -> Iterator[tuple[str, str, bytes]]:
+    """One activity event on the day after the world's last for every user of its first
+    `CHANGE_ACCOUNTS` accounts: the same number of changed keys (users, accounts, one id
+    bucket) whatever the world's size, for the cost of a checkpoint at a fixed change."""
+    stamp = f"{world.day_text(world.days)}T12:00:00Z"
+    for a in range(min(CHANGE_ACCOUNTS, world.accounts)):
+        account = f"acct-{a:05d}"
+        for u in range(world.users):
+            value = (
+                f'{{"event_id":"{tag}-{a}-{u}","occurred_at":"{stamp}","account_id":"{account}",'
+                f'"user_id":"u{u}","action":"view"}}'
+            )
+            yield "activity", account, value.encode()
+
+
 def replay_lines(
     messages: Iterator[tuple[str, str, bytes]], topics: Mapping[str, str]
 ) -> Iterator[bytes]:
