@@ -171,6 +171,7 @@ def run(world: World, label: str) -> dict[str, Any]:
     from agents.worker.checkpoints import restore
     from models.decode import Decoder
     from models.settings import Settings
+    from state.codec import engine_to_json
     from state.pipeline import Pipeline
 
     config = engine_config(Settings())
@@ -182,12 +183,7 @@ def run(world: World, label: str) -> dict[str, Any]:
     started = time.perf_counter()
     restored = restore(0, config, store.data)
     end["restore_seconds"] = rnd(time.perf_counter() - started)
-    end["restore_equal"] = (
-        restored.engine.events == live.events
-        and restored.engine.activity.day_of == live.activity.day_of
-        and len(restored.engine.seen) == len(live.seen)
-        and restored.engine.ledger.mrr == live.ledger.mrr
-    )
+    end["restore_equal"] = engine_to_json(restored.engine) == engine_to_json(live)
     state.write_all = True
     end["full_write"] = timed_checkpoint(state, store)
     settings = Settings()

@@ -106,8 +106,9 @@ def engine_report(engine: dict[str, Any]) -> list[str]:
     equal = all(engine[n]["median_end"]["restore_equal"] for n in names)
     rejected = sum(engine[n]["median_end"]["dead_letters"] + engine[n]["median_end"]["duplicates"]
                    for n in names)  # fmt: skip
-    lines += ["", "Restored engine equal to the live one (events, every user's day, number of "
-                  f"ids, MRR): {equal}; dead letters + duplicates: {rejected}."]  # fmt: skip
+    lines += ["", "Restored engine equal to the live one (`engine_to_json`: every account, "
+                  f"user, respondent, remembered id and day bucket): {equal}; dead letters + "
+                  f"duplicates: {rejected}."]  # fmt: skip
     return lines
 
 
