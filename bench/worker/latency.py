@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import urllib.request
 from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,7 +23,7 @@ from bench.worker.names import Names
 from bench.worker.probes import ChangeListener, RedisPoller
 from bench.worker.processes import Children, child_env, cpu_seconds, free_port, log_tail, worker_cmd
 from bench.worker.progress import say
-from bench.worker.services import metrics_count, redis_client
+from bench.worker.services import redis_client
 from bench.worker.stats import median, nearest_rank, rnd
 from bench.worker.worker_topics import diagnose, precreate_internal
 
@@ -35,15 +36,21 @@ def parse_iso(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def wait_worker_up(proc: Any, client: Any, prefix: str, log: Path) -> float:
-    """Seconds until the worker wrote its (empty) metrics hash: assigned, aggregating."""
+def wait_worker_up(proc: Any, port: int, log: Path) -> float:
+    """Seconds until the worker's `/health` says it is ready with input partitions assigned
+    (the metrics hash is written only once a partition has taken a message)."""
     started = time.time()
     while time.time() - started < WORKER_UP_TIMEOUT_S:
         if proc.poll() is not None:
             raise RuntimeError(f"worker exited ({proc.returncode})\n{log_tail(log)}")
-        if metrics_count(client, prefix)[0]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+                health = json.loads(answer.read())
+        except (OSError, ValueError):
+            health = {}
+        if health.get("ready") and health.get("partitions"):
             return time.time() - started
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise RuntimeError(f"worker not up after {WORKER_UP_TIMEOUT_S:.0f}s\n{log_tail(log)}")
 
 
@@ -82,9 +89,10 @@ def latency_run(
     poller = RedisPoller(services, prefix)
     if precreate:
         precreate_internal(services, names, run)
-    proc = children.start(worker_cmd(free_port()), env=env, cwd=str(workdir), log=log)
+    port = free_port()
+    proc = children.start(worker_cmd(port), env=env, cwd=str(workdir), log=log)
     try:
-        up = wait_worker_up(proc, client, prefix, log)
+        up = wait_worker_up(proc, port, log)
         say(
             f"latency {index}: worker up after {up:.1f}s; "
             f"producing {total:,} events at {args.rate:,}/s"
