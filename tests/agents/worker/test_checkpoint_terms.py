@@ -53,16 +53,22 @@ def _straight(messages: Messages, stop: int) -> dict[str, object]:
     return engine_to_json(state.engine)
 
 
+def _checkpointed(messages: Messages, stop: int) -> tuple[Table, part.PartitionState]:
+    """A first owner that applied `messages[:stop]` and checkpointed them into a new table."""
+    table: Table = {}
+    state = part.restore(0, RANDOM_CONFIG, table)
+    _feed(state, messages, 0, stop)
+    part.write_checkpoint(state, _write_to(table))
+    return table, state
+
+
 def _terms(table: Table) -> set[str]:
     return {key.decode().split(".")[0] for key in table}
 
 
 def test_a_zombie_writing_after_the_new_owner_restored_changes_nothing() -> None:
     messages = _messages(4, 900)
-    table: Table = {}
-    zombie = part.restore(0, RANDOM_CONFIG, table)
-    _feed(zombie, messages, 0, 300)
-    part.write_checkpoint(zombie, _write_to(table))
+    table, zombie = _checkpointed(messages, 300)
     owner = part.restore(0, RANDOM_CONFIG, table)
     assert (zombie.term, owner.term) == (1, 2)
     _feed(zombie, messages, 300, 600)  # the old owner goes on, unaware it lost the partition
@@ -80,10 +86,7 @@ def test_a_zombie_writing_after_the_new_owner_restored_changes_nothing() -> None
 
 def test_a_new_terms_first_checkpoint_deletes_the_earlier_terms() -> None:
     messages = _messages(5, 400)
-    table: Table = {}
-    first = part.restore(0, RANDOM_CONFIG, table)
-    _feed(first, messages, 0, 200)
-    part.write_checkpoint(first, _write_to(table))
+    table, _ = _checkpointed(messages, 200)
     second = part.restore(0, RANDOM_CONFIG, table)
     assert _terms(table) == {"0:T1"}
     _feed(second, messages, 200, 400)
@@ -97,10 +100,7 @@ def test_a_crash_in_a_terms_first_checkpoint_restores_one_term_whole(after_head:
     """Cut before the new term's redo head: the previous term, whole; after it: the
     new term, completed from its redo entry."""
     messages = _messages(6, 500)
-    table: Table = {}
-    first = part.restore(0, RANDOM_CONFIG, table)
-    _feed(first, messages, 0, 250)
-    part.write_checkpoint(first, _write_to(table))
+    table, first = _checkpointed(messages, 250)
     second = part.restore(0, RANDOM_CONFIG, table)
     _feed(second, messages, 250, 500)
     part.CHUNK_BYTES, saved = 256, part.CHUNK_BYTES  # a redo entry of many chunks
@@ -122,10 +122,7 @@ def test_a_crash_in_a_terms_first_checkpoint_restores_one_term_whole(after_head:
 
 def test_untermed_record_checkpoints_are_read_as_term_0() -> None:
     messages = _messages(9, 300)
-    table: Table = {}
-    state = part.restore(0, RANDOM_CONFIG, table)
-    _feed(state, messages, 0, 300)
-    part.write_checkpoint(state, _write_to(table))
+    table, state = _checkpointed(messages, 300)
     untermed = {key.replace(b"0:T1.", b"0:"): value for key, value in table.items()}
     restored = part.restore(0, RANDOM_CONFIG, untermed)
     assert restored.term == 1 and restored.offsets == state.offsets
@@ -134,10 +131,7 @@ def test_untermed_record_checkpoints_are_read_as_term_0() -> None:
 
 def test_a_checkpoint_not_acknowledged_starts_a_term_that_leaves_none_of_it() -> None:
     messages = _messages(7, 600)
-    table: Table = {}
-    state = part.restore(0, RANDOM_CONFIG, table)
-    _feed(state, messages, 0, 200)
-    part.write_checkpoint(state, _write_to(table))
+    table, state = _checkpointed(messages, 200)
     _feed(state, messages, 200, 400)
     lost: list[tuple[bytes, bytes | None]] = []
     part.write_checkpoint(state, lambda key, value: lost.append((key, value)))
