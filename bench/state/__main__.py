@@ -45,6 +45,12 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-runs", type=int, default=1, help="worker runs per world (1)")
     parser.add_argument("--sample-seconds", type=float, default=0.5,
                         help="worker sampling interval (0.5)")  # fmt: skip
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=20.0,
+        help="paced 5,000 events/s into the recovered large world (20; 0 skips)",
+    )
     parser.add_argument("--engine-only", action="store_true", help="skip the broker part")
     parser.add_argument("--services-up", action="store_true",
                         help="run `scripts/services up` first (it is idempotent)")  # fmt: skip

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.state.worker_run import Target, worker_run
+from bench.state.worker_run import LATENCY_KEYS, Target, worker_run
 from bench.state.world import World, replay_lines
 from bench.worker.inputs import produce
 from bench.worker.processes import Children
@@ -37,7 +37,7 @@ WHOLE_KEYS = (
 )  # fmt: skip
 RECOVERY_KEYS = (
     "health_200_after_s", "new_events_counted_after_s", "applied_after_restart",
-    "rss_after_recovery_bytes",
+    "rss_after_recovery_bytes", *LATENCY_KEYS,
 )  # fmt: skip
 
 
@@ -90,7 +90,15 @@ def broker_part(
             say(f"worker run {index + 1}/{args.worker_runs}: {name} ({target.produced:,} events)")
             run = f"r{index + 1}"
             runs[name].append(
-                worker_run(children, services, target, run, workdir, args.sample_seconds)
+                worker_run(
+                    children,
+                    services,
+                    target,
+                    run,
+                    workdir,
+                    args.sample_seconds,
+                    args.latency_seconds if target.name == "large" else 0.0,
+                )
             )
     return {name: summarize(results) for name, results in runs.items()}
 

@@ -171,6 +171,12 @@ def broker_report(broker: dict[str, Any], worlds: dict[str, Any]) -> list[str]:
         ("restart: 100 new events in Redis after, s", "new_events_counted_after_s", 1, 2),
         ("restart: events applied by the new process", "applied_after_restart", 1, 0),
         ("restart: RSS after recovery, MB", "rss_after_recovery_bytes", MB, 0),
+        ("then paced on the recovered state (`GROWTH_CHANGE_INTERVAL_MS=200`): events/s",
+         "latency_rate", 1, 0),
+        ("... produce -> metric-changes received, p50 ms", "latency_change_p50_ms", 1, 0),
+        ("... produce -> metric-changes received, p99 ms", "latency_change_p99_ms", 1, 0),
+        ("... produce -> Redis count, p50 ms", "latency_redis_p50_ms", 1, 0),
+        ("... produce -> Redis count, p99 ms", "latency_redis_p99_ms", 1, 0),
     ])  # fmt: skip
     return lines
 

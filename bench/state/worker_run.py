@@ -35,12 +35,20 @@ from bench.state.samples import (
     whole_run,
 )
 from bench.state.world import KINDS, World, replay_lines
+from bench.worker.paced import Paced, measure_paced
 from bench.worker.processes import Children, child_env, cpu_seconds, free_port, log_tail, worker_cmd
 from bench.worker.progress import say
 from bench.worker.services import redis_client
 from bench.worker.stats import rnd
 
 NEW_EVENTS = 100
+LATENCY_RATE = 5000
+"""Events/s of the paced phase on the recovered state (issue 10's latency target)."""
+LATENCY_CHANGE_INTERVAL_MS = 200
+LATENCY_KEYS = (
+    "latency_rate", "latency_change_p50_ms", "latency_change_p99_ms", "latency_redis_p50_ms",
+    "latency_redis_p99_ms",
+)  # fmt: skip
 SETTLE_MAX_S = 300.0
 OVERLAP = re.compile(r"Timer (\w+) is overlapping \(interval=[0-9.]+ runtime=([0-9.]+)\)")
 RECOVERY_TIMEOUT_S = 180.0
@@ -147,12 +155,16 @@ def _kill(children: Children, proc: Any) -> None:
 
 def _recover(
     children: Children, target: Target, settings: Any, env: dict[str, str], port: int,
-    log: Path, client: Any, count_before: int, run: str,
+    log: Path, client: Any, count_before: int, run: str, latency_s: float,
 ) -> dict[str, Any]:  # fmt: skip
+    """Restart after the SIGKILL, produce `NEW_EVENTS` at once, time health and their count;
+    then, for `latency_s`, events at `LATENCY_RATE` into the recovered state, timed."""
     from agents.kafka.producer import produce_lines
 
     prefix, wanted = settings.redis_prefix, count_before + NEW_EVENTS
     started = time.time()
+    if latency_s > 0:
+        env = env | {"GROWTH_CHANGE_INTERVAL_MS": str(LATENCY_CHANGE_INTERVAL_MS)}
     proc = children.start(worker_cmd(port), env=env, cwd=str(log.parent), log=log)
     produced: dict[str, Any] = {}
 
@@ -180,6 +192,9 @@ def _recover(
         status, body = http_get(port, "/prometheus")
         applied = prometheus_counters(body).get("growthstream_events_applied_total")
         rss = rss_bytes(proc.pid)
+        latency = None
+        if latency_s > 0 and counted is not None:
+            latency = _latency(target, settings, proc, log, wanted, run, latency_s)
     finally:
         children.stop(proc)
     if produced.get("total") == NEW_EVENTS:
@@ -190,12 +205,48 @@ def _recover(
         "new_events_produced_after_s": rnd(produced.get("at")),
         "applied_after_restart": None if status != 200 else applied,
         "rss_after_recovery_bytes": rss, "redis_events_before_kill": count_before,
+        "latency": latency, **_latency_figures(latency),
     }  # fmt: skip
+
+
+def _latency_figures(latency: dict[str, Any] | None) -> dict[str, Any]:
+    """The paced phase's headline figures, flat (None without it)."""
+    if latency is None:
+        return dict.fromkeys(LATENCY_KEYS)
+    change, redis = latency["change_receive"]["all"], latency["redis_metrics"]["all"]
+    return {
+        "latency_rate": latency["achieved_rate"],
+        "latency_change_p50_ms": change["p50_ms"], "latency_change_p99_ms": change["p99_ms"],
+        "latency_redis_p50_ms": redis["p50_ms"], "latency_redis_p99_ms": redis["p99_ms"],
+    }  # fmt: skip
+
+
+def _latency(
+    target: Target, settings: Any, proc: Any, log: Path, base: int, run: str, seconds: float
+) -> dict[str, Any]:
+    """Produce -> metric change and -> Redis, at `LATENCY_RATE` on the recovered state."""
+    total = int(LATENCY_RATE * seconds)
+    tag = f"{target.base}-{run}-paced"
+    lines = list(replay_lines(target.world.after_end(total, tag), target.topics))
+    services = {
+        "GROWTH_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "GROWTH_REDIS_URL": settings.redis_url.get_secret_value(),
+    }
+    paced = Paced(
+        services, settings, settings.redis_prefix, target.partitions,
+        LATENCY_RATE, 5.0, LATENCY_CHANGE_INTERVAL_MS, base_count=base,
+        label=f"latency {target.name} {run}",
+    )  # fmt: skip
+    ids = [f"{tag}-{i}" for i in range(total)]
+    raw = log.parent / f"{target.name}-{run}-latency.json"
+    result = measure_paced(paced, list(zip(lines, ids, strict=True)), proc, log, raw)
+    target.produced += total
+    return result
 
 
 def worker_run(
     children: Children, services: dict[str, str], target: Target, run: str, workdir: Path,
-    sample_s: float,
+    sample_s: float, latency_s: float,
 ) -> dict[str, Any]:  # fmt: skip
     settings = target.settings(services, run, workdir)
     env = child_env(services, settings_env(settings))
@@ -246,7 +297,7 @@ def worker_run(
         if result["complete"]:
             result["recovery"] = _recover(
                 children, target, settings, env, port, workdir / f"{target.name}-{run}-restart.log",
-                client, before.redis_events, run,
+                client, before.redis_events, run, latency_s,
             )  # fmt: skip
             say(f"worker {target.name} {run}: recovery {json.dumps(result['recovery'])}")
             result["recovery"]["log"] = log_findings(workdir / f"{target.name}-{run}-restart.log")
