@@ -16,13 +16,17 @@ partition and applies the redo entry of the head on top: a crash in the middle o
 the keys is completed from it, a crash before the head leaves the previous
 checkpoint whole.
 
-Every key carries the term of the owner that wrote it (`{partition}:T{term}.{name}`).
-An owner begins a new term when it restores the partition, and again after a
-checkpoint the broker did not acknowledge in full; a term's first checkpoint writes
-every record and then deletes every key of the earlier terms. A restore takes the
-highest term that has a redo head and ignores the others, so the late writes of a
-worker that lost the partition while its checkpoint was in flight (a zombie, whose
-term is lower) can never mix into the new owner's state. Checkpoints of earlier
+Every key carries the term of the owner that wrote it
+(`{partition}:T{generation}-{n}.{name}`): the consumer group generation in which the
+owner restored the partition, which Kafka makes unique to one owner of a partition,
+and a count within it. An owner begins a new term when it restores the partition (at
+least one above every term in the table), and again after a checkpoint the broker did
+not acknowledge in full; a term's first checkpoint writes every record and then deletes
+every key of the earlier terms. A restore takes the highest term that has a redo head
+and ignores the others, so the late writes of a worker that lost the partition while
+its checkpoint was in flight (a zombie, whose term is lower: even one that restored
+the partition just before, in an earlier generation) can never mix into the new
+owner's state. Checkpoints of earlier
 versions (keys without a term; the whole engine as JSON chunks under
 `{partition}:head`) are read, and replaced by a term's full write.
 """
@@ -47,7 +51,9 @@ CHUNK_BYTES = 512 * 1024
 """Redo chunk size (well under a topic's default 1 MB record limit)."""
 REDO: Final = "redo"
 LEGACY_HEAD: Final = "head"
-_TERMED: Final = re.compile(r"T(\d+)\.(.*)", re.DOTALL)
+_TERMED: Final = re.compile(r"T(\d+)-(\d+)\.(.*)", re.DOTALL)
+Term = tuple[int, int]
+"""(consumer group generation of the restore, count within it): ordered as a tuple."""
 
 
 class Store(Protocol):
@@ -65,8 +71,8 @@ Write = Callable[[bytes, bytes | None], None]
 """Write (or, with None, delete) one checkpoint-table key in this partition's changelog."""
 
 
-def table_key(partition: int, term: int, name: str) -> bytes:
-    return f"{partition}:T{term}.{name}".encode()
+def table_key(partition: int, term: Term, name: str) -> bytes:
+    return f"{partition}:T{term[0]}-{term[1]}.{name}".encode()
 
 
 def _redo_chunk(generation: int, index: int) -> str:
@@ -79,7 +85,7 @@ class PartitionState:
     engine: Engine
     offsets: dict[str, int] = field(default_factory=dict)
     """Input topic -> last applied offset (checkpointed with the engine)."""
-    term: int = 1
+    term: Term = (0, 1)
     """This owner's term: the keys it writes carry it (a restore trusts the highest)."""
     generation: int = 0
     unsaved: int = 0
@@ -102,32 +108,39 @@ class PartitionState:
         if account_id is not None:
             self.dirty_accounts.add(account_id)
 
-    def begin_term(self, keys: Iterable[bytes]) -> None:
+    def begin_term(self, keys: Iterable[bytes], generation: int | None = None) -> None:
         """Write everything under a new term at the next checkpoint, and delete `keys` (every
-        key this partition may hold in the changelog) after it."""
+        key this partition may hold in the changelog) after it. The term is the group
+        `generation` (default: this term's) if that is above every term in `keys`, else
+        one count above the highest (a group whose generations started again)."""
+        keys = list(keys)
         terms = [t for t, _ in map(_term_of, keys) if t is not None]
-        self.term = max([self.term, *terms]) + 1
+        top = max([self.term, *terms])
+        generation = self.term[0] if generation is None else generation
+        self.term = max((generation, 0), (top[0], top[1] + 1))
         self.obsolete.update(keys)
         self.write_all = True
 
 
-def _term_of(key: bytes) -> tuple[int | None, str]:
-    """(term, name) of a table key; term 0 for the keys of the untermed version, None for
-    a whole-engine checkpoint's."""
+def _term_of(key: bytes) -> tuple[Term | None, str]:
+    """(term, name) of a table key; term (0, 0) for the keys of the untermed version, None
+    for a whole-engine checkpoint's."""
     name = key.decode().partition(":")[2]
     if match := _TERMED.fullmatch(name):
-        return int(match[1]), match[2]
+        return (int(match[1]), int(match[2])), match[3]
     if name == LEGACY_HEAD or name[:1].isdigit():
         return None, name
-    return 0, name
+    return (0, 0), name
 
 
-def restore(partition: int, config: EngineConfig, store: Store) -> PartitionState:
+def restore(
+    partition: int, config: EngineConfig, store: Store, generation: int = 0
+) -> PartitionState:
     """The partition's state from its last complete checkpoint, or a fresh one; in a new
-    term either way."""
+    term either way (`generation`: the consumer group generation of the assignment)."""
     prefix = f"{partition}:".encode()
     keys: list[bytes] = []
-    by_term: dict[int, dict[str, bytes]] = {}
+    by_term: dict[Term, dict[str, bytes]] = {}
     legacy: dict[str, bytes] = {}
     for key, value in store.items():
         if not key.startswith(prefix):
@@ -142,8 +155,8 @@ def restore(partition: int, config: EngineConfig, store: Store) -> PartitionStat
         state = _restore_legacy(partition, config, legacy)
     else:
         state = PartitionState(partition, Engine(config))
-    state.term = 0
-    state.begin_term(keys)
+    state.term = (0, 0)
+    state.begin_term(keys, generation)
     return state
 
 

@@ -70,7 +70,7 @@ def test_a_zombie_writing_after_the_new_owner_restored_changes_nothing() -> None
     messages = _messages(4, 900)
     table, zombie = _checkpointed(messages, 300)
     owner = part.restore(0, RANDOM_CONFIG, table)
-    assert (zombie.term, owner.term) == (1, 2)
+    assert (zombie.term, owner.term) == ((0, 1), (0, 2))
     _feed(zombie, messages, 300, 600)  # the old owner goes on, unaware it lost the partition
     _feed(owner, messages, 300, 500)
     part.write_checkpoint(owner, _write_to(table))
@@ -79,7 +79,7 @@ def test_a_zombie_writing_after_the_new_owner_restored_changes_nothing() -> None
     part.write_checkpoint(owner, _write_to(table))
     part.write_checkpoint(zombie, _write_to(table))
     restored = part.restore(0, RANDOM_CONFIG, table)
-    assert restored.term == 3
+    assert restored.term == (0, 3)
     assert restored.offsets == owner.offsets
     assert engine_to_json(restored.engine) == _straight(messages, 700)
 
@@ -88,10 +88,10 @@ def test_a_new_terms_first_checkpoint_deletes_the_earlier_terms() -> None:
     messages = _messages(5, 400)
     table, _ = _checkpointed(messages, 200)
     second = part.restore(0, RANDOM_CONFIG, table)
-    assert _terms(table) == {"0:T1"}
+    assert _terms(table) == {"0:T0-1"}
     _feed(second, messages, 200, 400)
     part.write_checkpoint(second, _write_to(table))
-    assert _terms(table) == {"0:T2"}
+    assert _terms(table) == {"0:T0-2"}
     assert engine_to_json(part.restore(0, RANDOM_CONFIG, table).engine) == _straight(messages, 400)
 
 
@@ -109,12 +109,12 @@ def test_a_crash_in_a_terms_first_checkpoint_restores_one_term_whole(after_head:
         part.write_checkpoint(second, lambda key, value: writes.append((key, value)))
     finally:
         part.CHUNK_BYTES = saved
-    head = next(i for i, (key, _) in enumerate(writes) if key == part.table_key(0, 2, "redo"))
+    head = next(i for i, (key, _) in enumerate(writes) if key == part.table_key(0, (0, 2), "redo"))
     assert head > 20
     for key, value in writes[: head + after_head]:
         _write_to(table)(key, value)
     third = part.restore(0, RANDOM_CONFIG, table)
-    assert third.term == 3
+    assert third.term == (0, 3)
     stop = 250 if after_head <= 0 else 500
     assert engine_to_json(third.engine) == _straight(messages, stop)
     assert third.offsets == (first if after_head <= 0 else second).offsets
@@ -123,9 +123,9 @@ def test_a_crash_in_a_terms_first_checkpoint_restores_one_term_whole(after_head:
 def test_untermed_record_checkpoints_are_read_as_term_0() -> None:
     messages = _messages(9, 300)
     table, state = _checkpointed(messages, 300)
-    untermed = {key.replace(b"0:T1.", b"0:"): value for key, value in table.items()}
+    untermed = {key.replace(b"0:T0-1.", b"0:"): value for key, value in table.items()}
     restored = part.restore(0, RANDOM_CONFIG, untermed)
-    assert restored.term == 1 and restored.offsets == state.offsets
+    assert restored.term == (0, 1) and restored.offsets == state.offsets
     assert engine_to_json(restored.engine) == _straight(messages, 300)
 
 
@@ -140,7 +140,7 @@ def test_a_checkpoint_not_acknowledged_starts_a_term_that_leaves_none_of_it() ->
     state.begin_term([*table, *(key for key, _ in lost)])
     _feed(state, messages, 400, 600)
     part.write_checkpoint(state, _write_to(table))
-    assert _terms(table) == {"0:T2"}
+    assert _terms(table) == {"0:T0-2"}
     assert engine_to_json(part.restore(0, RANDOM_CONFIG, table).engine) == _straight(messages, 600)
 
 
@@ -152,9 +152,9 @@ def test_checkpoints_without_terms_are_read_and_replaced() -> None:
     head = {"generation": 4, "chunks": 1, "offsets": state.offsets, "bytes": len(blob)}
     table: Table = {b"0:head": orjson.dumps(head), b"0:4:0": blob}
     restored = part.restore(0, RANDOM_CONFIG, table)
-    assert restored.term == 1 and restored.write_all and restored.offsets == state.offsets
+    assert restored.term == (0, 1) and restored.write_all and restored.offsets == state.offsets
     part.write_checkpoint(restored, _write_to(table))
-    assert _terms(table) == {"0:T1"}
+    assert _terms(table) == {"0:T0-1"}
     again = part.restore(0, RANDOM_CONFIG, table)
     assert engine_to_json(again.engine) == _straight(messages, 300)
 
@@ -176,3 +176,46 @@ def test_record_values_are_stored_at_their_own_size() -> None:
     records = sum(1 for key in table if b".redo" not in key)
     assert records > 50
     assert (held - redo) / records < 400  # key, value and the table's slot
+
+
+def test_owners_of_successive_generations_never_share_a_term() -> None:
+    """B restores in generation 5 and loses the partition before its first checkpoint is
+    out; C restores in generation 6 from the same table, so B's late full write, which
+    lands after C's checkpoint, is of a lower term."""
+    messages = _messages(11, 600)
+    table, _ = _checkpointed(messages, 200)
+    zombie = part.restore(0, RANDOM_CONFIG, table, generation=5)
+    owner = part.restore(0, RANDOM_CONFIG, table, generation=6)
+    assert (zombie.term, owner.term) == ((5, 0), (6, 0))
+    _feed(zombie, messages, 200, 500)
+    _feed(owner, messages, 200, 400)
+    part.write_checkpoint(owner, _write_to(table))
+    part.write_checkpoint(zombie, _write_to(table))
+    restored = part.restore(0, RANDOM_CONFIG, table, generation=7)
+    assert restored.term == (7, 0) and restored.offsets == owner.offsets
+    assert engine_to_json(restored.engine) == _straight(messages, 400)
+
+
+@pytest.mark.parametrize(
+    ("generation", "term"),
+    [
+        (9, (9, 0)),  # a later generation: its own term
+        (4, (4, 1)),  # the same generation again: one count above
+        (2, (4, 1)),  # a group whose generations started again: still above the table's
+    ],
+)
+def test_a_restore_takes_its_generation_unless_the_table_holds_a_higher_term(
+    generation: int, term: part.Term
+) -> None:
+    messages = _messages(12, 100)
+    table: Table = {}
+    first = part.restore(0, RANDOM_CONFIG, table, generation=4)
+    _feed(first, messages, 0, 100)
+    part.write_checkpoint(first, _write_to(table))
+    assert part.restore(0, RANDOM_CONFIG, table, generation=generation).term == term
+
+
+def test_a_term_begun_after_a_failed_checkpoint_counts_up_within_its_generation() -> None:
+    state = part.restore(0, RANDOM_CONFIG, {}, generation=3)
+    state.begin_term([])
+    assert state.term == (3, 1)

@@ -57,10 +57,11 @@ def test_checkpoints_of_two_partitions_restore_from_the_local_store(
         restored = part.restore(p, RANDOM_CONFIG, PartitionStore(data, p))
         assert restored.offsets == state.offsets and restored.generation == 2
         assert engine_to_json(restored.engine) == engine_to_json(state.engine)
-        assert PartitionStore(data, p).get(part.table_key(p, 1, "redo:1:0")) is None  # old redo
-        assert PartitionStore(data, p).get(part.table_key(p, 1, "redo:2:0")) is not None
+        store_p, term = PartitionStore(data, p), (0, 1)
+        assert store_p.get(part.table_key(p, term, "redo:1:0")) is None  # the old redo entry
+        assert store_p.get(part.table_key(p, term, "redo:2:0")) is not None
         if store.startswith("rocksdb"):  # one database per partition
-            assert PartitionStore(data, 1 - p).get(part.table_key(p, 1, "redo")) is None
+            assert PartitionStore(data, 1 - p).get(part.table_key(p, (0, 1), "redo")) is None
             assert all(k.startswith(f"{p}:".encode()) for k, _ in PartitionStore(data, p).items())
 
 
