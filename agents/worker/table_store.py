@@ -5,9 +5,10 @@ database per partition and looks a key up in the event's partition's. Checkpoint
 are written by a timer (no event) and restored from inside an agent that consumes
 record batches (whose events belong to an in-memory channel, not to the
 partition), so both go through `PartitionStore`, which names the partition. The
-changelog is written separately (`Table.send_changelog`); Faust records its
-offsets as the store's persisted offsets, so after a restart only the changelog
-written since is read back. Faust's own key index (which partition holds a key, for
+changelog is written separately, by the checkpointer through the producer, which
+moves the store's persisted offset once a checkpoint is acknowledged and stored here
+(`faust_compat.mark_persisted`), so after a restart only the changelog written since
+is read back. Faust's own key index (which partition holds a key, for
 `table[key]`) is not kept: nothing reads this table through Faust.
 """
 
