@@ -95,7 +95,7 @@ class Partitions:
         state = self.states.get(partition)
         if state is None:
             store = PartitionStore(self.checkpoints.data, partition)
-            generation = getattr(self.app, "consumer_generation_id", None) or 0
+            generation = self.app.consumer_generation_id
             state = self.states[partition] = restore(partition, self.config, store, generation)
             self.pipelines[partition] = Pipeline(state.engine, self.decoder)
             self.mergers[partition] = TopicMerger(self.input_names)

@@ -33,7 +33,7 @@ def partitions(
     `polled_ago_s` ago (None: never)."""
     polled = None if polled_ago_s is None else (time.time() - polled_ago_s) * 1000
     consumer = SimpleNamespace(highwater=lambda tp: highwater, polled_at=lambda tp: polled)
-    app = SimpleNamespace(consumer=consumer)
+    app = SimpleNamespace(consumer=consumer, consumer_generation_id=1)
     made = Partitions(
         cast(Any, app), Settings(), EngineConfig(), None, cast(Any, None), Telemetry()
     )
