@@ -53,6 +53,8 @@ _TYPE_ERRORS = frozenset(
         "model_type",
         "dict_type",
         "datetime_parsing",
+        "timestamp_type",
+        "timestamp_parsing",
         "datetime_from_date_parsing",
         "decimal_parsing",
         "int_from_float",

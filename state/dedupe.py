@@ -50,7 +50,7 @@ def event_key(
 ) -> int:
     """The remembered form of (account_id, event_id): the top `KEY_BITS` (60) bits of their
     blake2b (the defaults bind the callables locally: this runs once per event)."""
-    return _int(_hash((account_id + "\x1f" + event_id).encode(), digest_size=8).digest()) >> 4
+    return _int(_hash(f"{account_id}\x1f{event_id}".encode(), digest_size=8).digest()) >> 4
 
 
 class _Segments:

@@ -35,6 +35,8 @@ _DEFAULT = EngineConfig()
 _VOLUME: Final = frozenset({Activity, Survey})
 """Event types whose ids are remembered for `dedupe_hours` of stream time (METRICS.md)."""
 _QUIET: Final = DayClose(0, 0, 0, 0, 0)
+_APPLIED: Final = Status.APPLIED
+_new_outcome: Final = tuple.__new__
 
 
 class Engine(EventRules):
@@ -169,7 +171,7 @@ class Engine(EventRules):
             changed |= self._fire_due()
         if self._alerts or self._moves:
             return self._outcome(changed, event_id, account_id)
-        return Outcome(Status.APPLIED, changed, None, event_id, account_id)
+        return _new_outcome(Outcome, (_APPLIED, changed, None, event_id, account_id, (), ()))
 
     def advance_to(self, moment: int) -> Outcome:
         """Move stream time to `moment` (µs) without an event, firing what falls due."""

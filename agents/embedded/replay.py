@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Final
 
 from agents.embedded.partitioning import Routed, merge_order, route
 from agents.engine_config import engine_config
@@ -28,6 +29,9 @@ from state.figures import Group, Value
 from state.outcome import Outcome, Status
 from state.pipeline import Pipeline
 from state.projection import account_view
+
+_APPLIED: Final = Status.APPLIED
+_EVERY_GROUP: Final = Group.ALL
 
 PROGRESS_EVERY = 4096
 """Lines between two progress reports."""
@@ -89,22 +93,26 @@ class Replay:
 class _Reporter:
     """Hands what each outcome says to the outputs: dead letters, changes, alerts."""
 
-    __slots__ = ("_aggregator", "_days", "_engines", "_outputs")
+    __slots__ = ("_aggregator", "_days", "_engines", "_no_changes", "_outputs")
 
     def __init__(self, engines: list[Engine], aggregator: Aggregator, outputs: ReplayOutputs):
         self._engines = engines
         self._aggregator = aggregator
         self._outputs = outputs
+        self._no_changes = outputs.change is None
         self._days: list[int | None] = [None] * len(engines)
         """Each engine's day when the global alerts last walked the closed days."""
 
-    def quiet(self, outcome: Outcome, partition: int) -> bool:
-        """True when the outcome has nothing to report (the common case, skipped fast)."""
+    def quiet(self, outcome: Outcome) -> bool:
+        """True when the outcome has nothing to report (the common case, skipped fast): applied,
+        no alerts, no change output, and the same day (the outcome that moves an engine to a
+        new day names every group, `Group.ALL`; one that names them all without a new day is
+        reported, which finds nothing to do)."""
         return (
-            outcome.status is Status.APPLIED
+            outcome.status is _APPLIED
             and not outcome.alerts
-            and self._outputs.change is None
-            and self._engines[partition].day == self._days[partition]
+            and outcome.groups != _EVERY_GROUP
+            and self._no_changes
         )
 
     def report(self, outcome: Outcome, partition: int, letter: Callable[[], DeadLetter]) -> None:
@@ -197,6 +205,7 @@ def _single_stream(
 ) -> None:
     good_line = good_line_validator(settings)
     limit = settings.dead_letter_raw_bytes
+    validated, quiet = pipeline.validated, reporter.quiet
     read = 0
     offset = -1
     for offset, line in enumerate(lines):
@@ -205,12 +214,12 @@ def _single_stream(
             progress(read, offset)
         good = good_line(line)
         if good is not None:
-            outcome = pipeline.validated(good[0], good[2])
+            outcome = validated(good[0], good[2])
         elif not line.strip():
             continue
         else:
             outcome = _general_path(pipeline, line)
-        if not reporter.quiet(outcome, 0):
+        if not quiet(outcome):
             letter = partial(_line_letter, outcome.rejection, line, 0, offset, False, limit)
             reporter.report(outcome, 0, letter)
     if progress is not None:
@@ -227,13 +236,14 @@ def _partitioned(
 ) -> None:
     count = len(pipelines)
     routed: list[Routed] = route(lines, settings, count, progress)
+    quiet = reporter.quiet
     for item in merge_order(routed):
         pipeline = pipelines[item.partition]
         if item.event is not None:
             outcome = pipeline.validated(item.event, item.timestamp)
         else:
             outcome = _general_path(pipeline, item.line)
-        if not reporter.quiet(outcome, item.partition):
+        if not quiet(outcome):
             letter = partial(
                 _line_letter, outcome.rejection, item.line, item.partition, item.offset, True,
                 settings.dead_letter_raw_bytes,
