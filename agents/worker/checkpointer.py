@@ -26,7 +26,7 @@ from faust.types import TP
 from agents.serving.redis_view import RedisView
 from agents.serving.telemetry import Telemetry
 from agents.worker.checkpoints import PartitionState, write_checkpoint
-from agents.worker.faust_compat import BatchingConsumer, mark_persisted
+from agents.worker.faust_compat import BatchingConsumer, kafka_producer, mark_persisted
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.table_store import PartitionStore
@@ -44,8 +44,20 @@ class _Sent:
     state: PartitionState
     positions: dict[TP, int] = field(default_factory=dict)
     records: list[tuple[bytes, bytes | None]] = field(default_factory=list)
-    futures: list[asyncio.Future[Any]] = field(default_factory=list)
+    batches: list[tuple[asyncio.Future[Any], int]] = field(default_factory=list)
+    """(delivery future, records in it) of each record batch sent so far, in order."""
     seconds: float = 0.0
+
+    def acknowledged(self) -> bool:
+        """Every record was sent and the broker acknowledged every batch."""
+        return sum(count for _, count in self.batches) == len(self.records) and all(
+            f.done() and not f.cancelled() and f.exception() is None for f, _ in self.batches
+        )
+
+    def last_offset(self) -> int:
+        """The changelog offset of the last record (of an acknowledged checkpoint)."""
+        future, count = self.batches[-1]
+        return int(future.result().offset) + count - 1
 
 
 class Checkpointer:
@@ -74,7 +86,7 @@ class Checkpointer:
         try:
             await self._send_checkpoints(sent, dirty)
             await self.app.producer.flush()
-            pending = [f for one in sent for f in one.futures if not f.done()]
+            pending = [f for one in sent for f, _ in one.batches if not f.done()]
             if pending:  # a flush that gave up early (the broker gone): wait for the outcome
                 await asyncio.wait(pending, timeout=ACK_TIMEOUT_S)
         finally:
@@ -101,7 +113,7 @@ class Checkpointer:
         self, sent: list[_Sent], dirty: list[tuple[PartitionState, set[str]]]
     ) -> None:
         changelog = self.checkpoints.changelog_topic.get_topic_name()
-        send = self.app.producer.send
+        producer = kafka_producer(self.app)
         for partition, state in list(self.partitions.states.items()):
             if not state.unsaved and not state.outbox and not state.write_all:
                 continue
@@ -116,9 +128,17 @@ class Checkpointer:
             sent.append(one)
             dirty.append((state, state.dirty_accounts))
             state.dirty_accounts = set()
+            batch, count = producer.create_batch(), 0
             for key, value in one.records:
-                future = await send(changelog, key, value, partition, None, None)
-                one.futures.append(cast(asyncio.Future[Any], future))
+                if batch.append(timestamp=None, key=key, value=value) is None:
+                    future = await producer.send_batch(batch, changelog, partition=partition)
+                    one.batches.append((future, count))
+                    batch, count = producer.create_batch(), 0
+                    batch.append(timestamp=None, key=key, value=value)  # a first record fits
+                count += 1
+            if count:
+                future = await producer.send_batch(batch, changelog, partition=partition)
+                one.batches.append((future, count))
             one.seconds = time.perf_counter() - started
 
     def _settle_checkpoints(self, sent: list[_Sent]) -> dict[TP, int]:
@@ -126,14 +146,12 @@ class Checkpointer:
         partition with a record not acknowledged (or not even sent) begins a new term."""
         offsets: dict[TP, int] = {}
         for one in sent:
-            state, written, futures = one.state, one.records, one.futures
-            if len(futures) == len(written) and all(
-                f.done() and not f.cancelled() and f.exception() is None for f in futures
-            ):
+            state, written = one.state, one.records
+            if one.acknowledged():
                 started = time.perf_counter()
                 PartitionStore(self.checkpoints.data, state.partition).write_many(written)
-                if futures:
-                    mark_persisted(self.checkpoints, state.partition, futures[-1].result().offset)
+                if one.batches:
+                    mark_persisted(self.checkpoints, state.partition, one.last_offset())
                 offsets |= one.positions
                 size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
                 seconds = one.seconds + time.perf_counter() - started

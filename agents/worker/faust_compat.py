@@ -25,8 +25,10 @@ test_faust_compat.py exercises every function here):
   (`faust.tables.base.Collection._on_changelog_sent`, the callback `send_changelog`
   passes), and a restart reads the changelog back only from there, so a record
   acknowledged but not yet stored locally would be lost to that worker. The records
-  themselves go out through the producer's public `send` (one aiokafka future each),
-  not `send_changelog`, whose buffer publishes one message at a time.
+  themselves go out as record batches through aiokafka's public batch API
+  (`create_batch`, `send_batch`) on the producer behind `app.producer`: one future
+  per batch instead of a Faust `send` and an aiokafka future per record, and not
+  `send_changelog`, whose buffer publishes one message at a time.
 - The aiohttp application behind Faust's web server, for one middleware.
 """
 
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import faust
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
@@ -256,6 +259,12 @@ def mark_persisted(table: Any, partition: int, offset: int) -> None:
     """What `send_changelog`'s callback does for an acknowledged record: the local store holds
     the changelog partition up to `offset` (`Collection._on_changelog_sent`, at least once)."""
     table.data.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), partition), offset)
+
+
+def kafka_producer(app: faust.App) -> AIOKafkaProducer:
+    """The aiokafka producer behind `app.producer` once that started (before: `NotReady`):
+    what `faust.transport.drivers.aiokafka.Producer.send` sends through (`_ensure_producer`)."""
+    return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
 
 
 def add_middleware(app: faust.App, middleware: Any) -> None:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.exceptions import NotReady
 from faust.types import TP
 
 from agents.worker.faust_compat import (
@@ -18,6 +19,7 @@ from agents.worker.faust_compat import (
     GrowthApp,
     RecordBatch,
     add_middleware,
+    kafka_producer,
     mark_persisted,
     partition_db,
 )
@@ -258,3 +260,11 @@ def test_mark_persisted_sets_the_stores_changelog_offset(tmp_path: Any) -> None:
     mark_persisted(table, 1, 41)
     assert table.data.persisted_offset(changelog) == 41
     assert table.data.persisted_offset(TP(changelog.topic, 0)) is None
+
+
+
+def test_kafka_producer_is_there_only_once_the_app_producer_started(app: GrowthApp) -> None:
+    """Checkpoints are sent while the worker runs; before its producer started there is none
+    to send through (tests/integration/test_kafka_producer.py sends through a started one)."""
+    with pytest.raises(NotReady):
+        kafka_producer(app)
