@@ -262,7 +262,6 @@ def test_mark_persisted_sets_the_stores_changelog_offset(tmp_path: Any) -> None:
     assert table.data.persisted_offset(TP(changelog.topic, 0)) is None
 
 
-
 def test_kafka_producer_is_there_only_once_the_app_producer_started(app: GrowthApp) -> None:
     """Checkpoints are sent while the worker runs; before its producer started there is none
     to send through (tests/integration/test_kafka_producer.py sends through a started one)."""
