@@ -164,7 +164,6 @@ class GrowthWorker:
                 await consumer.seek(batch.tp, resume)
                 continue
             self.partitions.push(batch)
-            await self.partitions.wait_for_room(batch.tp)
             await self.app.producer.buffer.wait_until_ebb()
 
     async def _tick(self) -> None:

@@ -12,7 +12,6 @@ partitions"): the one place where wall-clock time enters.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -51,13 +50,6 @@ DRAIN_BUDGET_S = 0.05
 """Longest a partition's drain applies records before it lets the event loop go on."""
 DRAIN_CHECK_EVERY = 256
 """Records applied between two looks at the clock in a drain."""
-HELD_LIMIT = 10_000
-"""Records of one input topic-partition the merger may hold before that topic's agent waits
-for the drain: what keeps a catch-up's memory bounded instead of growing with the backlog."""
-ROOM_WAIT_S = 2.0
-"""How long an agent waits for room at most: a topic's records may wait for another topic
-whose agent is itself waiting (on another partition), so the wait must end by itself."""
-NO_PROGRESS_SLEEP_S = 0.05
 
 
 class Partitions:
@@ -230,20 +222,6 @@ class Partitions:
             self._apply(state, pipeline, record, now)
             if not count % DRAIN_CHECK_EVERY and time.monotonic() - started > DRAIN_BUDGET_S:
                 return
-
-    async def wait_for_room(self, tp: TP) -> None:
-        """Hold the caller (the agent of `tp`'s topic) while the merger holds more than
-        `HELD_LIMIT` of `tp`'s records, draining the partition meanwhile; at most
-        `ROOM_WAIT_S`. The agent waiting fills its channel, and a full channel stops the
-        fetcher: the backlog stays in the broker, not in memory."""
-        deadline = time.monotonic() + ROOM_WAIT_S
-        while time.monotonic() < deadline:
-            merger = self.mergers.get(tp.partition)
-            if merger is None or merger.held(tp.topic) <= HELD_LIMIT:
-                return
-            before = len(merger)
-            self.drain(tp.partition)
-            await asyncio.sleep(0 if len(merger) < before else NO_PROGRESS_SLEEP_S)
 
     def tick(self) -> None:
         """Release what has waited long enough, and let idle partitions follow the global

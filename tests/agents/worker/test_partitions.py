@@ -3,7 +3,6 @@ needs is sought back to it, a few times, then taken as a gap in the topic."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any, cast
@@ -180,48 +179,3 @@ def test_a_drain_stops_at_its_budget_and_the_next_one_goes_on(
     made.drain(0)
     assert made.states[0].offsets[topic] == 999 and not len(merger)
     assert made.states[0].engine.events == 1000
-
-
-def _held(made: Partitions, count: int, highwater: int) -> TopicMerger[Any]:
-    """Partition 0 with `count` activity records in its merger; every topic read up to
-    `highwater` (a topic whose end is past what was received still has unread records)."""
-    topic = Settings().topic_activity
-    made.pipelines[0] = Pipeline(made.states[0].engine, made.decoder)
-    merger = made.mergers[0] = TopicMerger(made.input_names)
-    for t in made.input_names:
-        made.received[TP(t, 0)] = count - 1
-    for offset in range(count):
-        record = _activity_record(offset, topic)
-        merger.push(topic, record.timestamp, offset, record, 0.0)
-    return merger
-
-
-@pytest.mark.parametrize(("held", "drained"), [(50, False), (300, True)])
-def test_an_agent_waits_for_room_only_past_the_limit_and_drains_meanwhile(
-    monkeypatch: pytest.MonkeyPatch, held: int, drained: bool
-) -> None:
-    monkeypatch.setattr(partitions_module, "HELD_LIMIT", 100)
-    monkeypatch.setattr(partitions_module, "DRAIN_BUDGET_S", -1.0)  # 256 records a drain
-    made = partitions({}, highwater=held, polled_ago_s=0.0)
-    merger = _held(made, held, held)
-    topic = Settings().topic_activity
-    asyncio.run(made.wait_for_room(TP(topic, 0)))
-    assert merger.held(topic) <= 100
-    assert (merger.held(topic) < held) is drained
-    assert made.states[0].engine.events == held - merger.held(topic)
-
-
-def test_a_wait_for_room_that_cannot_be_made_ends_by_itself(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Records that wait for another topic (here: one with unread records) stay; the agent
-    goes on after `ROOM_WAIT_S`, so agents waiting on each other cannot stall the stream."""
-    monkeypatch.setattr(partitions_module, "HELD_LIMIT", 100)
-    monkeypatch.setattr(partitions_module, "ROOM_WAIT_S", 0.2)
-    made = partitions({}, highwater=10_000, polled_ago_s=0.0)
-    merger = _held(made, 300, 10_000)
-    topic = Settings().topic_activity
-    started = time.monotonic()
-    asyncio.run(made.wait_for_room(TP(topic, 0)))
-    assert time.monotonic() - started >= 0.2  # it waited its whole bound, then went on
-    assert merger.held(topic) == 300 and made.states[0].engine.events == 0
