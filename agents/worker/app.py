@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import faust
 from faust.types import TP
@@ -41,6 +41,15 @@ log = logging.getLogger("growthstream.worker")
 
 BATCH_QUEUE = 64
 """Record batches a topic's channel may hold before the fetcher waits for its agent."""
+STORE_OPTIONS: Final = {
+    "write_buffer_size": 8 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 32 * 1024**2,
+}
+"""RocksDB sizes of each partition's checkpoint database (`faust.stores.rocksdb.RocksDBOptions`;
+the memory store ignores them). Faust's defaults (64 MB memtables, up to 3 of them, and a
+2 GB block cache, per partition) are for tables read on every event; a checkpoint store is
+written every few seconds and read only on a restore."""
 DRAIN_INTERVAL_S = 0.05
 """How often held input is re-examined and idle partitions are looked for."""
 
@@ -74,7 +83,9 @@ class GrowthWorker:
         self.redis = RedisView(settings)
         self.telemetry = Telemetry()
         self.outputs = Outputs(app, settings, self.redis)
-        self.checkpoints = app.Table("checkpoints", partitions=n, key_type=bytes, value_type=bytes)
+        self.checkpoints = app.Table(
+            "checkpoints", partitions=n, key_type=bytes, value_type=bytes, options=STORE_OPTIONS
+        )
         self.partitions = Partitions(
             app, settings, config, self.checkpoints, self.outputs, self.telemetry
         )
