@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.types import TP
 
 from agents.serving.redis_view import RedisView
@@ -54,10 +56,33 @@ class _Sent:
             f.done() and not f.cancelled() and f.exception() is None for f, _ in self.batches
         )
 
-    def last_offset(self) -> int:
-        """The changelog offset of the last record (of an acknowledged checkpoint)."""
-        future, count = self.batches[-1]
-        return int(future.result().offset) + count - 1
+
+async def send_in_batches(
+    producer: AIOKafkaProducer,
+    topic: str,
+    partition: int,
+    records: Sequence[tuple[bytes, bytes | None]],
+    into: list[tuple[asyncio.Future[Any], int]],
+) -> None:
+    """Send `records` in order to one partition as record batches of the producer's batch
+    size, appending (delivery future, records in it) of each batch to `into` as it goes (a
+    send that fails midway leaves the batches already sent there)."""
+    batch, count = producer.create_batch(), 0
+    for key, value in records:
+        if batch.append(timestamp=None, key=key, value=value) is None:
+            into.append((await producer.send_batch(batch, topic, partition=partition), count))
+            batch, count = producer.create_batch(), 0
+            batch.append(timestamp=None, key=key, value=value)  # a first record always fits
+        count += 1
+    if count:
+        into.append((await producer.send_batch(batch, topic, partition=partition), count))
+
+
+def last_offset(batches: Sequence[tuple[asyncio.Future[Any], int]]) -> int:
+    """The offset of the last record of acknowledged `batches`: the last batch's base offset
+    (what its future gives) plus its count, less one."""
+    future, count = batches[-1]
+    return int(future.result().offset) + count - 1
 
 
 class Checkpointer:
@@ -128,17 +153,7 @@ class Checkpointer:
             sent.append(one)
             dirty.append((state, state.dirty_accounts))
             state.dirty_accounts = set()
-            batch, count = producer.create_batch(), 0
-            for key, value in one.records:
-                if batch.append(timestamp=None, key=key, value=value) is None:
-                    future = await producer.send_batch(batch, changelog, partition=partition)
-                    one.batches.append((future, count))
-                    batch, count = producer.create_batch(), 0
-                    batch.append(timestamp=None, key=key, value=value)  # a first record fits
-                count += 1
-            if count:
-                future = await producer.send_batch(batch, changelog, partition=partition)
-                one.batches.append((future, count))
+            await send_in_batches(producer, changelog, partition, one.records, one.batches)
             one.seconds = time.perf_counter() - started
 
     def _settle_checkpoints(self, sent: list[_Sent]) -> dict[TP, int]:
@@ -151,7 +166,7 @@ class Checkpointer:
                 started = time.perf_counter()
                 PartitionStore(self.checkpoints.data, state.partition).write_many(written)
                 if one.batches:
-                    mark_persisted(self.checkpoints, state.partition, one.last_offset())
+                    mark_persisted(self.checkpoints, state.partition, last_offset(one.batches))
                 offsets |= one.positions
                 size = sum(len(k) + (0 if v is None else len(v)) for k, v in written)
                 seconds = one.seconds + time.perf_counter() - started

@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 from state.clock import US_PER_DAY, to_micros
 from state.config import EngineConfig
 from state.engine import Engine
+from state.figures import Group
 from state.mrr import Change, Movement
 from state.outcome import Status
-from tests.support.streams import Ran, feed, replay_file
+from state.pipeline import Pipeline
+from tests.support.streams import Ran, decoder_for, feed, replay_file
 
 FX = {"USD": Decimal(1), "EUR": Decimal("1.1")}
 SETTINGS = EngineConfig(fx_rates=FX)
@@ -472,3 +474,30 @@ def test_nothing_stops_the_stream_whatever_the_amount(amount: str, interval: str
     assert snap["dau"] == 1  # the stream went on
     if engine.dead_letters == 0:
         assert snap["mrr"] == engine.ledger.mrr
+
+
+# --- a new day names every group -----------------------------------------------------------------
+
+
+@PROPS
+@given(data=st.data(), stream=streams())
+def test_the_outcome_that_moves_the_day_names_every_group(
+    data: st.DataObject, stream: list[Ev]
+) -> None:
+    """Replay reports (and walks the global alerts) only outcomes that are not quiet; an outcome
+    is quiet only without `Group.ALL` (agents/embedded/replay.py `_Reporter.quiet`), so every
+    outcome that moves an engine to a new day must name every group."""
+    order = data.draw(shuffled(stream))
+    note(describe(order))
+    engine = Engine(SETTINGS)
+    pipeline = Pipeline(engine, decoder_for(SETTINGS))
+    for ev in order:
+        envelope = orjson.loads(ev.line())
+        day = engine.day
+        outcome = pipeline.message(envelope["topic"], orjson.dumps(envelope["value"]))
+        if engine.day != day:
+            assert outcome.groups == Group.ALL, (day, engine.day, outcome)
+    if engine.stream_time is not None:
+        day = engine.day
+        outcome = engine.advance_to(engine.stream_time + 3 * US_PER_DAY)
+        assert engine.day != day and outcome.groups == Group.ALL
