@@ -29,24 +29,63 @@ from models.settings import Settings
 
 log = logging.getLogger("growthstream.redis")
 
-APPEND_NEW_ALERTS = """
-local added = 0
-for i = 2, #ARGV, 2 do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[i + 1])
-    redis.call('ZADD', KEYS[2], tonumber(string.match(id, '^%d+')), ARGV[i])
-    added = added + 1
+_ADD_NEW_ALERTS = """
+local function add_new(list, first)
+  local added = 0
+  for i = first, #list, 2 do
+    if not redis.call('ZSCORE', KEYS[2], list[i]) then
+      local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', list[i + 1])
+      redis.call('ZADD', KEYS[2], tonumber(string.match(id, '^%d+')), list[i])
+      added = added + 1
+    end
   end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -2 * tonumber(ARGV[1]) - 1)
+  return added
 end
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -2 * tonumber(ARGV[1]) - 1)
-return added
 """
+
+APPEND_NEW_ALERTS = _ADD_NEW_ALERTS + "return add_new(ARGV, 2)"
 """XADD the alerts (alert_id, json pairs) whose id the stream does not hold yet.
 
 Alerts are at-least-once (a worker restarted from its last commit raises the same
 alerts again, with the same ids; the rewrite after a Redis restart overlaps with
 what is queued), but the stream readers see each alert once: the ids written are
 kept in a sorted set next to the stream, trimmed to twice the stream's cap.
+"""
+
+REPLACE_ALERTS = (
+    _ADD_NEW_ALERTS
+    + """
+local list, known = {}, {}
+for i = 3, #ARGV, 2 do
+  list[#list + 1], list[#list + 2] = ARGV[i], ARGV[i + 1]
+  known[ARGV[i]] = true
+end
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[2], '+')) do
+  local fields = entry[2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 'alert' then
+      local ok, alert = pcall(cjson.decode, fields[j + 1])
+      local id = ok and type(alert) == 'table' and alert['alert_id']
+      if type(id) == 'string' and not known[id] then
+        list[#list + 1], list[#list + 2] = id, fields[j + 1]
+        known[id] = true
+      end
+    end
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return add_new(list, 1)
+"""
+)
+"""Make the stream the given alerts (ARGV[3:], oldest first), then those the stream got
+since ARGV[2] (ms of Redis' clock) that they lack, in one atomic step.
+
+The given alerts are read back from Kafka, which takes a while; meanwhile other
+workers go on appending the alerts they raised (each after Kafka confirmed it).
+An alert appended before the read began is in Kafka, so the read has it unless it is
+older than the kept window; one appended since may be missing from the read, and is
+kept after it, instead of being deleted with the old stream.
 """
 
 
@@ -77,6 +116,7 @@ class RedisView:
         self._down = False
         self._client = client if client is not None else redis_client(settings)
         self._append_new_alerts = self._client.register_script(APPEND_NEW_ALERTS)
+        self._replace_alerts = self._client.register_script(REPLACE_ALERTS)
 
     def account_key(self, account_id: str) -> str:
         return f"{self.prefix}account:{account_id}"
@@ -143,17 +183,24 @@ class RedisView:
             return self._failed(exc)
         return self._succeeded()
 
-    async def replace_alerts(self, records: Sequence[ChurnAlert]) -> bool:
-        """Make the alerts stream exactly `records` (oldest first, each id once), atomically."""
+    async def server_time_ms(self) -> int | None:
+        """Redis' own clock, in ms (the time its stream ids are made of); None in an outage."""
         try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.delete(self.alerts_key, self.alert_ids_key)
-                await self._append_new_alerts(
-                    keys=[self.alerts_key, self.alert_ids_key],
-                    args=[self.changes_maxlen, *_id_json_pairs(records)],
-                    client=pipe,
-                )
-                await pipe.execute()
+            seconds, microseconds = await self._client.time()
+        except OUTAGE_ERRORS as exc:
+            self._failed(exc)
+            return None
+        self._succeeded()
+        return int(seconds) * 1000 + int(microseconds) // 1000
+
+    async def replace_alerts(self, records: Sequence[ChurnAlert], *, kept_since_ms: int) -> bool:
+        """Make the alerts stream `records` (oldest first, each id once) followed by what
+        it got from `kept_since_ms` on (Redis' clock) that `records` lacks, atomically."""
+        try:
+            await self._replace_alerts(
+                keys=[self.alerts_key, self.alert_ids_key],
+                args=[self.changes_maxlen, kept_since_ms, *_id_json_pairs(records)],
+            )
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)
         return self._succeeded()

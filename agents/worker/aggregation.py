@@ -67,12 +67,18 @@ class Aggregation:
     async def _rewrite_alerts(self) -> None:
         """Redis may have lost its alerts stream: fill it again from `churn-alerts`."""
         epoch = self.redis.epoch
+        read_from_ms = await self.redis.server_time_ms()
+        if read_from_ms is None:
+            return
         try:
             history = await recent_alerts(self.settings, self.settings.redis_changes_maxlen)
         except Exception as exc:  # Kafka not answering now: try again at the next emit
             log.warning("cannot read back churn alerts to rewrite Redis: %r", exc)
             return
-        if await self.outputs.rewrite_alerts(history) and self.redis.epoch == epoch:
+        if (
+            await self.outputs.rewrite_alerts(history, read_from_ms=read_from_ms)
+            and self.redis.epoch == epoch
+        ):
             self.alerts_epoch = epoch
 
     def forget(self, partition: int) -> None:

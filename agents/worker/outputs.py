@@ -120,12 +120,14 @@ class Outputs:
                 for _ in batch:
                     self.written_alerts.append(self.unwritten_alerts.popleft())
 
-    async def rewrite_alerts(self, history: Sequence[ChurnAlert]) -> bool:
-        """Make Redis' alerts stream `history` (read back from Kafka) plus what this worker
-        wrote or raised since, which Kafka may not have shown yet: each alert once."""
+    async def rewrite_alerts(self, history: Sequence[ChurnAlert], *, read_from_ms: int) -> bool:
+        """Make Redis' alerts stream `history` (read back from Kafka from `read_from_ms`
+        on, Redis' clock) plus what this worker wrote or raised, which Kafka may not have
+        shown yet, and what other workers appended during the read: each alert once."""
         async with self._writing_alerts:
             batch = list(self.unwritten_alerts)
-            if not await self.redis.replace_alerts([*history, *self.written_alerts, *batch]):
+            records = [*history, *self.written_alerts, *batch]
+            if not await self.redis.replace_alerts(records, kept_since_ms=read_from_ms):
                 return False
             for _ in batch:
                 self.written_alerts.append(self.unwritten_alerts.popleft())

@@ -192,7 +192,11 @@ def test_replacing_alerts_keeps_each_once_and_the_cap(fresh_redis: Settings) -> 
     async def write() -> list[bool]:
         async with RedisView(settings) as view:
             first = await view.append_alerts([_alert(n) for n in range(50)])
-            replaced = await view.replace_alerts([_alert(n) for n in (7, 8, 7, 9)])
+            now = await view.server_time_ms()
+            assert now is not None
+            replaced = await view.replace_alerts(
+                [_alert(n) for n in (7, 8, 7, 9)], kept_since_ms=now + 1
+            )
             again = await view.append_alerts([_alert(n) for n in (9, 10)])
             many = [await view.append_alerts([_alert(n) for n in range(s, s + 50)])
                     for s in range(100, 1100, 50)]  # fmt: skip
@@ -207,11 +211,37 @@ def test_replacing_alerts_keeps_each_once_and_the_cap(fresh_redis: Settings) -> 
 
     async def replace_then_repeat() -> bool:
         async with RedisView(settings) as view:
-            await view.replace_alerts([_alert(n) for n in (7, 8, 7, 9)])
+            now = await view.server_time_ms()
+            assert now is not None
+            await view.replace_alerts([_alert(n) for n in (7, 8, 7, 9)], kept_since_ms=now + 1)
             return await view.append_alerts([_alert(n) for n in (9, 10)])
 
     assert asyncio.run(replace_then_repeat())
     assert _stream_ids(client, key) == ["alert-7", "alert-8", "alert-9", "alert-10"]
+
+
+def test_replacing_alerts_keeps_what_others_appended_meanwhile(fresh_redis: Settings) -> None:
+    """The aggregator rebuilds the stream from Kafka while other workers go on appending:
+    what they appended since the read began survives the rebuild, after the history;
+    what was appended before it and is not in the history (older than it) does not."""
+    settings = fresh_redis.model_copy(update={"redis_changes_maxlen": 100})
+
+    async def write() -> bool:
+        async with RedisView(settings) as view:
+            await view.append_alerts([_alert(n) for n in range(10)])
+            await asyncio.sleep(0.01)
+            read_from = await view.server_time_ms()
+            assert read_from is not None
+            await asyncio.sleep(0.01)
+            await view.append_alerts([_alert(n) for n in (10, 11, 12)])
+            history = [_alert(n) for n in (5, 6, 7, 8, 9, 10)]
+            return await view.replace_alerts(history, kept_since_ms=read_from)
+
+    assert asyncio.run(write())
+    client = reader(settings)
+    key = f"{settings.redis_prefix}alerts"
+    assert _stream_ids(client, key) == [f"alert-{n}" for n in range(5, 13)]
+    assert client.zcard(f"{key}:ids") == 8
 
 
 def test_safe_url_drops_credentials() -> None:
