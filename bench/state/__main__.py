@@ -51,6 +51,12 @@ def options(argv: list[str] | None) -> argparse.Namespace:
         default=20.0,
         help="paced 5,000 events/s into the recovered large world (20; 0 skips)",
     )
+    parser.add_argument(
+        "--census-seconds",
+        type=float,
+        default=0.0,
+        help="run the worker under bench.state.census, one census every so many s (0: not)",
+    )
     parser.add_argument("--engine-only", action="store_true", help="skip the broker part")
     parser.add_argument("--services-up", action="store_true",
                         help="run `scripts/services up` first (it is idempotent)")  # fmt: skip

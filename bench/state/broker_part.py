@@ -98,6 +98,7 @@ def broker_part(
                     workdir,
                     args.sample_seconds,
                     args.latency_seconds if target.name == "large" else 0.0,
+                    args.census_seconds,
                 )
             )
     return {name: summarize(results) for name, results in runs.items()}

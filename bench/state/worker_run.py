@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.state.census import last_census
 from bench.state.memory import MB, http_get, prometheus_counters, rss_bytes
 from bench.state.samples import (
     Sample,
@@ -153,6 +154,14 @@ def _kill(children: Children, proc: Any) -> None:
     children.stop(proc)
 
 
+def _command(port: int, env: dict[str, str]) -> list[str]:
+    """The worker's command line; under `bench.state.census` when a census is asked for."""
+    command = worker_cmd(port)
+    if "BENCH_CENSUS_OUT" in env:
+        return [command[0], "-m", "bench.state.census", *command[3:]]
+    return command
+
+
 def _recover(
     children: Children, target: Target, settings: Any, env: dict[str, str], port: int,
     log: Path, client: Any, count_before: int, run: str, latency_s: float,
@@ -165,7 +174,9 @@ def _recover(
     started = time.time()
     if latency_s > 0:
         env = env | {"GROWTH_CHANGE_INTERVAL_MS": str(LATENCY_CHANGE_INTERVAL_MS)}
-    proc = children.start(worker_cmd(port), env=env, cwd=str(log.parent), log=log)
+    if "BENCH_CENSUS_OUT" in env:
+        env = env | {"BENCH_CENSUS_OUT": str(log.with_name(f"{log.stem}-census.jsonl"))}
+    proc = children.start(_command(port, env), env=env, cwd=str(log.parent), log=log)
     produced: dict[str, Any] = {}
 
     def produce() -> None:
@@ -246,17 +257,20 @@ def _latency(
 
 def worker_run(
     children: Children, services: dict[str, str], target: Target, run: str, workdir: Path,
-    sample_s: float, latency_s: float,
+    sample_s: float, latency_s: float, census_s: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     settings = target.settings(services, run, workdir)
     env = child_env(services, settings_env(settings))
+    if census_s > 0:
+        env |= {"BENCH_CENSUS_SECONDS": str(census_s),
+                "BENCH_CENSUS_OUT": str(workdir / f"{target.name}-{run}-census.jsonl")}  # fmt: skip
     n, users = target.produced, target.world.total_users
     port = free_port()
     timeout = 120 + n / 5000
     client = redis_client(services)
     log = workdir / f"{target.name}-{run}.log"
     started = time.time()
-    proc = children.start(worker_cmd(port), env=env, cwd=str(workdir), log=log)
+    proc = children.start(_command(port, env), env=env, cwd=str(workdir), log=log)
     samples: list[Sample] = []
 
     def take() -> Sample:
@@ -305,6 +319,11 @@ def worker_run(
         if proc.poll() is None:
             children.stop(proc)
         client.close()
+    if census_s > 0:
+        result["census"] = {
+            "caught_up": last_census(Path(env["BENCH_CENSUS_OUT"])),
+            "restarted": last_census(workdir / f"{target.name}-{run}-restart-census.jsonl"),
+        }
     found = log_findings(log)
     result |= {"events": n, "users": users, "app_id": settings.app_id, "log": found}
     result["checkpoints_not_acknowledged"] = found["checkpoints_not_acknowledged"]
