@@ -39,7 +39,7 @@ from state.aggregate import Aggregator
 
 log = logging.getLogger("growthstream.worker")
 
-BATCH_QUEUE = 64
+BATCH_QUEUE = 4
 """Record batches a topic's channel may hold before the fetcher waits for its agent."""
 STORE_OPTIONS: Final = {
     "write_buffer_size": 8 * 1024**2,
@@ -153,6 +153,7 @@ class GrowthWorker:
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         inputs = set(self.partitions.input_names)
         self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)
+        cast(BatchingConsumer, self.app.consumer).forget_held_back(revoked)
         for partition in {tp.partition for tp in revoked if tp.topic in inputs}:
             self.aggregation.forget(partition)
         if any(tp.topic == partials_topic(self.settings) for tp in revoked):
@@ -175,12 +176,20 @@ class GrowthWorker:
                 await consumer.seek(batch.tp, resume)
                 continue
             self.partitions.push(batch)
+            self._flow([batch.tp.partition])
             await self.app.producer.buffer.wait_until_ebb()
+
+    def _flow(self, partitions: list[int] | None = None) -> None:
+        """Pause fetching the topic-partitions the merger holds too much of, resume the rest."""
+        pause, resume = self.partitions.flow(partitions)
+        if pause or resume:
+            cast(BatchingConsumer, self.app.consumer).hold_back(pause, resume)
 
     async def _tick(self) -> None:
         self.partitions.tick()
         if self.app.rebalancing:
             return
+        self._flow()
         consumer = cast(BatchingConsumer, self.app.consumer)
         assigned = consumer.assignment()
         for tp, offset in self.partitions.stalled():

@@ -15,6 +15,8 @@ test_faust_compat.py exercises every function here):
   `RecordBatch` per topic-partition and fetch, to that topic's channel. Their
   offsets are committed explicitly (`commit_offsets`) after the checkpoint that
   covers them is durable, not through Faust's per-message acks.
+- Partitions held back (`hold_back`): paused through Faust's public API, but what was
+  fetched before the pause is still handed on (Faust's loop would drop it).
 - Seeks counted per topic-partition (`seek`, `perform_seek`), so a batch handed on before
   a seek of its partition is known to be overtaken: the worker seeks an input partition
   back to its checkpoint when the fetch position does not follow it (agents/worker/app.py).
@@ -65,6 +67,26 @@ class RecordBatch:
 
 class BatchingConsumer(aiokafka_driver.Consumer):
     _seeks: dict[TP, int] | None = None
+    _held_back: set[TP] | None = None
+
+    def hold_back(self, pause: Iterable[TP], resume: Iterable[TP]) -> None:
+        """Stop fetching `pause`, fetch `resume` again (Faust's public `pause_partitions` and
+        `resume_partitions`). A fetch taken in before a partition is held back is still handed
+        on whole: Faust's loop drops a fetched record of a partition no longer active, and
+        the fetch position has already moved past it."""
+        if self._held_back is None:
+            self._held_back = set()
+        pause, resume = set(pause), set(resume)
+        self._held_back = (self._held_back | pause) - resume
+        if pause:
+            self.pause_partitions(pause)
+        if resume:
+            self.resume_partitions(resume)
+
+    def forget_held_back(self, revoked: Iterable[TP]) -> None:
+        """Revoked partitions are no longer held back (Faust forgets their pause too)."""
+        if self._held_back:
+            self._held_back.difference_update(revoked)
 
     def seeks(self, tp: TP) -> int:
         """How often `tp` has been sought (by `seek`, or every partition by `perform_seek`)."""
@@ -165,6 +187,8 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         generation_id = self.app.consumer_generation_id
         rebalances = self.app.rebalancing_count
         allowed = None if active is None else active | self._buffered_partitions
+        if allowed is not None and self._held_back:
+            allowed |= self._held_back
         read_offset = self._read_offset
         for tp, batch in records.items():
             if not batch or not self.flow_active:

@@ -40,6 +40,10 @@ class TopicMerger(Generic[Item]):
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
+    def held(self, topic: str) -> int:
+        """How many records of `topic` wait in the merger."""
+        return len(self._queues[topic])
+
     def push(self, topic: str, timestamp: int, offset: int, item: Item, received: float) -> None:
         self._queues[topic].append((timestamp, self._rank[topic], offset, received, item))
 

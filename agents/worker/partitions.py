@@ -46,6 +46,14 @@ the broker answers before it is sought back (`Partitions.stalled`)."""
 SEEKS_BEFORE_GAP = 3
 """Seeks back to the same offset before a fetch that still starts past it is taken as a gap
 in the topic (`Partitions.resume_at`)."""
+HELD_HIGH = 20_000
+"""Records of one input topic-partition the merger may hold before its fetching is paused
+(Kafka Streams' `buffered.records.per.partition`). A drain applies for at most
+`DRAIN_BUDGET_S`, so during a catch-up the fetcher hands on batches faster than they are
+applied; without a bound, the merger held the backlog itself (800k records, about 0.4 KB
+each, in the state benchmark's catch-up; bench/README-state.md)."""
+HELD_LOW = 5_000
+"""A paused topic-partition is fetched again once the merger holds fewer of its records."""
 DRAIN_BUDGET_S = 0.05
 """Longest a partition's drain applies records before it lets the event loop go on."""
 DRAIN_CHECK_EVERY = 256
@@ -88,6 +96,9 @@ class Partitions:
         or sought."""
         self._resumed: dict[TP, tuple[int, int]] = {}
         """Input topic-partition -> (the offset it was last sought back to, how often)."""
+        self.paused: set[TP] = set()
+        """Input topic-partitions whose fetching is paused while the merger holds many of
+        their records (`flow`)."""
         self.on_restore: Callable[[int], None] = lambda partition: None
         """Called when a partition's state is restored (the read model is then rewritten)."""
 
@@ -119,6 +130,30 @@ class Partitions:
             self._answering.pop(tp, None)
             self._resumed.pop(tp, None)
             self._last_batch.pop(tp, None)
+            self.paused.discard(tp)
+
+    def flow(self, partitions: Iterable[int] | None = None) -> tuple[list[TP], list[TP]]:
+        """(topic-partitions to pause, to resume): paused above `HELD_HIGH` records waiting in
+        their merger, fetched again below `HELD_LOW`; of `partitions` (None: every one)."""
+        pause: list[TP] = []
+        resume: list[TP] = []
+        paused = self.paused
+        for partition in self.mergers if partitions is None else partitions:
+            merger = self.mergers.get(partition)
+            if merger is None:
+                continue
+            for topic in self.input_names:
+                tp = TP(topic, partition)
+                held = merger.held(topic)
+                if tp in paused:
+                    if held < HELD_LOW:
+                        paused.discard(tp)
+                        self._last_batch[tp] = time.monotonic()
+                        resume.append(tp)
+                elif held > HELD_HIGH:
+                    paused.add(tp)
+                    pause.append(tp)
+        return pause, resume
 
     def push(self, batch: RecordBatch) -> None:
         """A fetched batch of one input topic-partition; applies what it lets through."""
@@ -245,6 +280,8 @@ class Partitions:
             has_unread = self.has_unread(partition)
             for topic in self.input_names:
                 tp = TP(topic, partition)
+                if tp in self.paused:
+                    continue
                 if now - self._last_batch.get(tp, now) < STALL_S or not has_unread(topic):
                     continue
                 polled = consumer.polled_at(tp)

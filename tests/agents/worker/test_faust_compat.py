@@ -203,6 +203,27 @@ def test_only_active_or_buffered_partitions_are_handed_on(app: GrowthApp) -> Non
     assert [b.tp for b in sink.batches] == [A1]
 
 
+def test_a_held_back_partition_is_paused_and_what_was_fetched_is_still_handed_on(
+    app: GrowthApp,
+) -> None:
+    sink = Sink()
+    made, _ = consumer(app)
+    made._active_partitions = {A0, A1}
+    active = made._get_active_partitions()
+    made.hold_back([A0], [])
+    assert active == {A1} and made._paused_partitions == {A0}  # the next fetch skips A0
+    fetch = {A0: [record("a", 1)], A1: [record("a", 1, 1)]}  # fetched before the pause
+    asyncio.run(made._hand_on(fetch, active, sinks_of(sink)))
+    assert [b.tp for b in sink.batches] == [A0, A1]
+    assert made.read_offset(A0) == 1
+    made.hold_back([], [A0])
+    assert active == {A0, A1} and made._paused_partitions == set()
+    made.hold_back([A1], [])
+    made.forget_held_back([A1])  # revoked: Faust forgets the pause, and so does the consumer
+    asyncio.run(made._hand_on({A1: [record("a", 2, 1)]}, set(), sinks_of(sink)))
+    assert [b.tp for b in sink.batches] == [A0, A1]
+
+
 def test_drain_messages_loops_until_the_fetcher_stops(app: GrowthApp) -> None:
     sink = Sink()
     app.deliver_in_batches("a", sink)  # type: ignore[arg-type]

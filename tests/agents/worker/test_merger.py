@@ -36,6 +36,17 @@ def test_releases_in_timestamp_order_when_nothing_is_unread() -> None:
     assert len(m) == 0
 
 
+def test_held_counts_each_topics_waiting_records() -> None:
+    m = merger()
+    for offset in range(3):
+        m.push("activity", 10 + offset, offset, f"a{offset}", 0.0)
+    m.push("payments", 20, 0, "p0", 0.0)
+    assert [m.held(t) for t in TOPICS] == [1, 3, 0]
+    assert list(m.ready(unread({"surveys"}))) == []
+    assert list(m.ready(never)) == ["a0", "a1", "a2", "p0"]
+    assert [m.held(t) for t in TOPICS] == [0, 0, 0]
+
+
 def test_equal_timestamps_go_by_topic_then_offset() -> None:
     m = merger()
     m.push("surveys", 7, 0, "s", 0.0)

@@ -16,7 +16,14 @@ from agents.worker import partitions as partitions_module
 from agents.worker.checkpoints import PartitionState
 from agents.worker.faust_compat import RecordBatch
 from agents.worker.merger import TopicMerger
-from agents.worker.partitions import DRAIN_CHECK_EVERY, SEEKS_BEFORE_GAP, STALL_S, Partitions
+from agents.worker.partitions import (
+    DRAIN_CHECK_EVERY,
+    HELD_HIGH,
+    HELD_LOW,
+    SEEKS_BEFORE_GAP,
+    STALL_S,
+    Partitions,
+)
 from models.settings import Settings
 from state.config import EngineConfig
 from state.engine import Engine
@@ -179,3 +186,49 @@ def test_a_drain_stops_at_its_budget_and_the_next_one_goes_on(
     made.drain(0)
     assert made.states[0].offsets[topic] == 999 and not len(merger)
     assert made.states[0].engine.events == 1000
+
+
+def _hold(made: Partitions, topic: str, count: int) -> None:
+    """Make partition 0's merger hold exactly `count` records of `topic`."""
+    merger = made.mergers.setdefault(0, TopicMerger(made.input_names))
+    while merger.held(topic) > count:
+        merger._queues[topic].popleft()
+    for offset in range(merger.held(topic), count):
+        merger.push(topic, offset, offset, None, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([HELD_HIGH], ([], [])),  # at the bound: fetched on
+        ([HELD_HIGH + 1], (["activity"], [])),  # past it: paused
+        ([HELD_HIGH + 1, HELD_HIGH + 50], ([], [])),  # paused once, not again
+        ([HELD_HIGH + 1, HELD_LOW], ([], [])),  # drained to the low mark: still paused
+        ([HELD_HIGH + 1, HELD_LOW - 1], ([], ["activity"])),  # under it: resumed
+        ([HELD_HIGH + 1, HELD_LOW - 1, HELD_HIGH], ([], [])),  # resumed, then under the bound
+    ],
+)
+def test_a_topic_partition_the_merger_holds_too_much_of_is_paused_until_drained(
+    steps: list[int], expected: tuple[list[str], list[str]]
+) -> None:
+    """Kafka Streams' `buffered.records.per.partition`: the backlog stays in the broker."""
+    made = partitions({}, highwater=10**6, polled_ago_s=0.1)
+    topic = Settings().topic_activity
+    result: tuple[list[TP], list[TP]] = ([], [])
+    for count in steps:
+        _hold(made, topic, count)
+        result = made.flow()
+    names = {"activity": TP(topic, 0)}
+    assert result == tuple([names[n] for n in side] for side in expected)
+    assert made.flow() == ([], [])  # nothing changed since: nothing to do
+
+
+def test_a_paused_topic_partition_is_not_sought_back_and_a_revoke_forgets_it() -> None:
+    made = partitions({}, highwater=10**6, polled_ago_s=0.1)
+    activity = TP(Settings().topic_activity, 0)
+    made.states[0].offsets = {t: 9 for t in made.input_names}
+    _hold(made, activity.topic, HELD_HIGH + 1)
+    assert made.flow() == ([activity], [])
+    assert activity not in dict(stalled_after(made, STALL_S + 1))
+    made.revoke([activity])
+    assert made.paused == set()
