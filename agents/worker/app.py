@@ -153,7 +153,6 @@ class GrowthWorker:
     async def _on_revoked(self, app: Any, revoked: set[TP], **_: Any) -> None:
         inputs = set(self.partitions.input_names)
         self.partitions.revoke(tp for tp in revoked if tp.topic in inputs)
-        cast(BatchingConsumer, self.app.consumer).forget_held_back(revoked)
         for partition in {tp.partition for tp in revoked if tp.topic in inputs}:
             self.aggregation.forget(partition)
         if any(tp.topic == partials_topic(self.settings) for tp in revoked):
@@ -183,7 +182,9 @@ class GrowthWorker:
         """Pause fetching the topic-partitions the merger holds too much of, resume the rest."""
         pause, resume = self.partitions.flow(partitions)
         if pause or resume:
-            cast(BatchingConsumer, self.app.consumer).hold_back(pause, resume)
+            cast(BatchingConsumer, self.app.consumer).hold_back(
+                pause, resume, self.partitions.paused
+            )
 
     async def _tick(self) -> None:
         self.partitions.tick()

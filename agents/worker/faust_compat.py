@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -67,26 +68,21 @@ class RecordBatch:
 
 class BatchingConsumer(aiokafka_driver.Consumer):
     _seeks: dict[TP, int] | None = None
-    _held_back: set[TP] | None = None
+    _held_back: AbstractSet[TP] = frozenset()
 
-    def hold_back(self, pause: Iterable[TP], resume: Iterable[TP]) -> None:
+    def hold_back(
+        self, pause: Iterable[TP], resume: Iterable[TP], held_back: AbstractSet[TP]
+    ) -> None:
         """Stop fetching `pause`, fetch `resume` again (Faust's public `pause_partitions` and
-        `resume_partitions`). A fetch taken in before a partition is held back is still handed
-        on whole: Faust's loop drops a fetched record of a partition no longer active, and
-        the fetch position has already moved past it."""
-        if self._held_back is None:
-            self._held_back = set()
-        pause, resume = set(pause), set(resume)
-        self._held_back = (self._held_back | pause) - resume
+        `resume_partitions`); `held_back` is the caller's set of the partitions it holds back
+        now, kept by reference. A fetch taken in before a partition is held back is still
+        handed on whole: Faust's loop drops a fetched record of a partition no longer
+        active, and the fetch position has already moved past it."""
+        self._held_back = held_back
         if pause:
             self.pause_partitions(pause)
         if resume:
             self.resume_partitions(resume)
-
-    def forget_held_back(self, revoked: Iterable[TP]) -> None:
-        """Revoked partitions are no longer held back (Faust forgets their pause too)."""
-        if self._held_back:
-            self._held_back.difference_update(revoked)
 
     def seeks(self, tp: TP) -> int:
         """How often `tp` has been sought (by `seek`, or every partition by `perform_seek`)."""

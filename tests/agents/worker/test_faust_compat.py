@@ -210,16 +210,19 @@ def test_a_held_back_partition_is_paused_and_what_was_fetched_is_still_handed_on
     made, _ = consumer(app)
     made._active_partitions = {A0, A1}
     active = made._get_active_partitions()
-    made.hold_back([A0], [])
+    held = {A0}
+    made.hold_back([A0], [], held)
     assert active == {A1} and made._paused_partitions == {A0}  # the next fetch skips A0
     fetch = {A0: [record("a", 1)], A1: [record("a", 1, 1)]}  # fetched before the pause
     asyncio.run(made._hand_on(fetch, active, sinks_of(sink)))
     assert [b.tp for b in sink.batches] == [A0, A1]
     assert made.read_offset(A0) == 1
-    made.hold_back([], [A0])
+    held.discard(A0)
+    made.hold_back([], [A0], held)
     assert active == {A0, A1} and made._paused_partitions == set()
-    made.hold_back([A1], [])
-    made.forget_held_back([A1])  # revoked: Faust forgets the pause, and so does the consumer
+    held.add(A1)
+    made.hold_back([A1], [], held)
+    held.discard(A1)  # revoked: the caller forgets it, and so does the consumer
     asyncio.run(made._hand_on({A1: [record("a", 2, 1)]}, set(), sinks_of(sink)))
     assert [b.tp for b in sink.batches] == [A0, A1]
 
