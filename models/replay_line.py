@@ -84,6 +84,10 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
+LINE_CONFIG: Final = ConfigDict(cache_strings="keys")
+"""A line is parsed by the union around the event models, so it needs their string
+caching rule (`models.events.Event`) of its own."""
+
 GoodLine = tuple[AnyEvent, str | None, int | None]
 """(event, key, timestamp) of a line validated in one pass."""
 
@@ -103,7 +107,7 @@ def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None
         for topic, kind in settings.input_topics().items()
     ]
     line_type: Any = Annotated[Union[tuple(members)], Field(discriminator="topic")]  # noqa: UP007
-    adapter: TypeAdapter[Any] = TypeAdapter(line_type)
+    adapter: TypeAdapter[Any] = TypeAdapter(line_type, config=LINE_CONFIG)
     validate = adapter.validator.validate_json
     limit = settings.max_message_bytes
 
