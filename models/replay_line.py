@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, NotRequired, Union
+from typing import Annotated, Any, Final, Literal, Union
 
 import orjson
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from models.decode import Reason, Rejection
 from models.events import MODELS, AnyEvent
@@ -81,9 +80,9 @@ def _account_id(value: object) -> str | None:
     return account if isinstance(account, str) else None
 
 
-LINE_CONFIG: Final = ConfigDict(strict=True, cache_strings="keys")
-"""A good line is validated as a typed dict around the event models (no model instance for
-the envelope), with their strictness and string caching rule (`models.events.Event`)."""
+class _Envelope(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
 
 GoodLine = tuple[AnyEvent, str | None, int | None]
 """(event, key, timestamp) of a line validated in one pass."""
@@ -93,19 +92,18 @@ def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None
     """A function: line bytes -> (event, key, timestamp), or None when the line needs the
     general path."""
     members: list[Any] = [
-        TypedDict(  # type: ignore[operator]
+        create_model(
             f"{kind.title()}Line",
-            {
-                "topic": Literal[topic],
-                "key": NotRequired[str | None],
-                "timestamp": NotRequired[int],  # a null or any non-int: the general path
-                "value": MODELS[kind],
-            },
+            __base__=_Envelope,
+            topic=(Literal[topic], ...),  # type: ignore[arg-type]
+            key=(str | None, None),
+            timestamp=(int, None),  # absent: None; a null or any non-int: the general path
+            value=(MODELS[kind], ...),
         )
         for topic, kind in settings.input_topics().items()
     ]
     line_type: Any = Annotated[Union[tuple(members)], Field(discriminator="topic")]  # noqa: UP007
-    adapter: TypeAdapter[Any] = TypeAdapter(line_type, config=LINE_CONFIG)
+    adapter: TypeAdapter[Any] = TypeAdapter(line_type)
     validate = adapter.validator.validate_json
     limit = settings.max_message_bytes
 
@@ -116,6 +114,6 @@ def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None
             envelope = validate(line)
         except ValidationError:
             return None
-        return envelope["value"], envelope.get("key"), envelope.get("timestamp")
+        return envelope.value, envelope.key, envelope.timestamp
 
     return good_line
