@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, Union
+from typing import Annotated, Any, Final, Literal, NotRequired, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from models.decode import Reason, Rejection
 from models.events import MODELS, AnyEvent
@@ -80,9 +81,9 @@ def _account_id(value: object) -> str | None:
     return account if isinstance(account, str) else None
 
 
-class _Envelope(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
+LINE_CONFIG: Final = ConfigDict(strict=True, cache_strings="keys")
+"""A good line is validated as a typed dict around the event models (no model instance for
+the envelope), with their strictness and string caching rule (`models.events.Event`)."""
 
 GoodLine = tuple[AnyEvent, str | None, int | None]
 """(event, key, timestamp) of a line validated in one pass."""
@@ -92,18 +93,19 @@ def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None
     """A function: line bytes -> (event, key, timestamp), or None when the line needs the
     general path."""
     members: list[Any] = [
-        create_model(
+        TypedDict(  # type: ignore[operator]
             f"{kind.title()}Line",
-            __base__=_Envelope,
-            topic=(Literal[topic], ...),  # type: ignore[arg-type]
-            key=(str | None, None),
-            timestamp=(int, None),  # absent: None; a null or any non-int: the general path
-            value=(MODELS[kind], ...),
+            {
+                "topic": Literal[topic],
+                "key": NotRequired[str | None],
+                "timestamp": NotRequired[int],  # a null or any non-int: the general path
+                "value": MODELS[kind],
+            },
         )
         for topic, kind in settings.input_topics().items()
     ]
     line_type: Any = Annotated[Union[tuple(members)], Field(discriminator="topic")]  # noqa: UP007
-    adapter: TypeAdapter[Any] = TypeAdapter(line_type)
+    adapter: TypeAdapter[Any] = TypeAdapter(line_type, config=LINE_CONFIG)
     validate = adapter.validator.validate_json
     limit = settings.max_message_bytes
 
@@ -114,6 +116,6 @@ def good_line_validator(settings: Settings) -> Callable[[bytes], GoodLine | None
             envelope = validate(line)
         except ValidationError:
             return None
-        return envelope.value, envelope.key, envelope.timestamp
+        return envelope["value"], envelope.get("key"), envelope.get("timestamp")
 
     return good_line

@@ -35,22 +35,29 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from hashlib import blake2b
-from typing import Final
+from typing import Any, Final
 
 KEY_BITS: Final = 60
 BATCH_FRACTION: Final = 64
 """Activity/survey ids are dropped once the oldest is this fraction of `H` past due."""
 
 
+_EMPTY_HASH: Final = blake2b(digest_size=8)
+"""Copied for each key: a copy skips the parsing of blake2b's dozen parameters, and
+`copy().update(data)` digests as `blake2b(data, digest_size=8)` does."""
+
+
 def event_key(
     account_id: str,
     event_id: str,
-    _hash: type[blake2b] = blake2b,
+    _fresh: Callable[[], Any] = _EMPTY_HASH.copy,
     _int: Callable[[bytes], int] = int.from_bytes,
 ) -> int:
     """The remembered form of (account_id, event_id): the top `KEY_BITS` (60) bits of their
     blake2b (the defaults bind the callables locally: this runs once per event)."""
-    return _int(_hash(f"{account_id}\x1f{event_id}".encode(), digest_size=8).digest()) >> 4
+    hasher = _fresh()
+    hasher.update(f"{account_id}\x1f{event_id}".encode())
+    return _int(hasher.digest()) >> 4
 
 
 class _Segments:

@@ -13,11 +13,19 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from models.decode import Reason, Rejection
-from models.events import Activity, AnyEvent, Cancellation, Payment, Signup, Survey
+from models.events import (
+    EPOCH_AS_PARSED,
+    Activity,
+    AnyEvent,
+    Cancellation,
+    Payment,
+    Signup,
+    Survey,
+)
 from models.outputs import ChurnAlert
 from state.activity import activity_book
 from state.alerts import DayClose, day_close
-from state.clock import EPOCH, ONE_US, US_PER_DAY, US_PER_SECOND, day_to_date, days, iso_utc
+from state.clock import ONE_US, US_PER_DAY, US_PER_SECOND, day_to_date, days, iso_utc
 from state.config import EngineConfig
 from state.dedupe import SeenIds, event_key
 from state.event_rules import EventRules
@@ -129,7 +137,7 @@ class Engine(EventRules):
     def apply(self, event: AnyEvent, recorded_at: int | None = None) -> Outcome:
         """Steps 2-7 of the order of work for one valid event; `recorded_at` (µs) is the
         time the message was recorded (the Kafka record timestamp), None when unknown."""
-        at = (event.occurred_at - EPOCH) // ONE_US
+        at = (event.occurred_at - EPOCH_AS_PARSED) // ONE_US
         event_id, account_id = event.event_id, event.account_id
         if recorded_at is not None and at - recorded_at > self._max_future:
             self.dead_letters += 1

@@ -30,7 +30,7 @@ from state.figures import Group
 from state.money import ZERO, monthly_amount
 from state.mrr import Account, Change, MrrBook
 from state.nps import NpsBook
-from state.people import person_key
+from state.people import person_key, person_prefix
 from state.risk import BIT, CLOSED_BY_CHURN, CLOSED_BY_PAYING_AGAIN
 from state.timers import TimerKind, TimerQueue
 
@@ -201,8 +201,12 @@ class EventRules:
             if account.usage_check_at is None:
                 account.usage_check_at = at + self._usage_drop
                 self.timers.schedule(account.usage_check_at, TimerKind.USAGE, event.account_id)
-        user = person_key(event.account_id, event.user_id)
-        return Group.ACTIVITY if self.activity.record(user, at // US_PER_DAY) else 0
+        prefix = account.person_prefix
+        if prefix is None:
+            prefix = account.person_prefix = person_prefix(event.account_id)
+        return (
+            Group.ACTIVITY if self.activity.record(prefix + event.user_id, at // US_PER_DAY) else 0
+        )
 
     def _survey(self, event: Survey, at: int) -> int:
         respondent = person_key(event.account_id, event.user_id)

@@ -49,6 +49,9 @@ class Account:
     """When a `usage_drop` check is scheduled (at most one per account)."""
     open_alerts: int = 0
     """Bits of the alert rules open on the account (state/risk.py)."""
+    person_prefix: str | None = field(default=None, compare=False, repr=False)
+    """`state.people.person_prefix` of the account's id, once an activity needed it: derived,
+    never checkpointed."""
 
     @property
     def status(self) -> Status:

@@ -10,8 +10,14 @@ from __future__ import annotations
 Person = str
 
 
+def person_prefix(account_id: str) -> str:
+    """What every person key of the account begins with: the account's users' keys are then
+    one concatenation each (the engine keeps it on the `Account`, formatted once)."""
+    return f"{len(account_id)}:{account_id}"
+
+
 def person_key(account_id: str, user_id: str) -> Person:
-    return f"{len(account_id)}:{account_id}{user_id}"
+    return person_prefix(account_id) + user_id
 
 
 def account_of(person: Person) -> str:
