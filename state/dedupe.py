@@ -40,6 +40,9 @@ from typing import Any, Final
 KEY_BITS: Final = 60
 BATCH_FRACTION: Final = 64
 """Activity/survey ids are dropped once the oldest is this fraction of `H` past due."""
+COMPACT_FRACTION: Final = 8
+"""The forgotten prefix of the activity/survey queue is cut off once it is this fraction of
+the queue (amortised: each cut moves at most 7 live entries per forgotten one)."""
 
 
 _EMPTY_HASH: Final = blake2b(digest_size=8)
@@ -130,9 +133,13 @@ class SeenIds:
         self.volume: set[int] = set()
         """Activity and survey keys still remembered."""
         self._times = array("q")
-        self._keys = array("q")
+        self._keys: list[int] = []
         """Stream times and keys of the activity/survey ids in application order, from
-        `_head` on (the entries before it are forgotten, compacted away in bulk)."""
+        `_head` on (the entries before it are forgotten, compacted away in bulk). The keys
+        are a list of the very int objects `volume` holds (8 bytes an entry, as an array's,
+        without a conversion per append and per expiry); the forgotten prefix keeps its ints
+        alive until the compaction, which comes once it is `1/COMPACT_FRACTION` of the
+        queue."""
         self._head = 0
         self._billing_segments = _Segments()
         self._volume_segments = _Segments()
@@ -194,7 +201,7 @@ class SeenIds:
             self.volume.difference_update(keys[head:cut])
             self._volume_segments.dropped(cut - head)
             head = cut
-            if 2 * head >= len(times):
+            if COMPACT_FRACTION * head >= len(times):
                 del times[:head]
                 del keys[:head]
                 head = 0
