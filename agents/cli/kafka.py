@@ -100,6 +100,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from agents.kafka.topics import ensure_topics
     from agents.worker.app import build_app
+    from agents.worker.collector import settle_for_streaming
     from agents.worker.logs import library_level, log_startup, quiet_libraries
     from agents.worker.topics import internal_topics
 
@@ -118,5 +119,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         log_startup(settings, settings.web_host, args.web_port)
 
     app.task(started)
+    settle_for_streaming()
     Worker(app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
     return 0

@@ -121,12 +121,13 @@ class Aggregation:
                 )
 
     async def emit(self) -> None:
+        """The global alerts and changes, the figures and series in Redis, then the alerts in
+        Redis: after Redis lost them (and at start) they are first read back from
+        `churn-alerts`, which takes a Kafka consumer of its own, so the figures do not wait
+        for it."""
         alerts = self.aggregator.alerts()
         if alerts:
             self.outputs.alerts(alerts, None)
-        if self.alerts_epoch != self.redis.epoch:
-            await self._rewrite_alerts()
-        await self.outputs.write_alerts()
         changed = self.aggregator.changed
         if changed:
             records = self.aggregator.changes(now_iso())
@@ -134,10 +135,15 @@ class Aggregation:
             if records:
                 await self.redis.append_changes(records)
         snapshot = self.aggregator.snapshot()
-        if not _has_figures(snapshot):
-            return  # GET /metrics answers 503 "no figures yet" rather than zeros of no data
-        await self.redis.write_metrics(snapshot)
-        await self.series.write(self.aggregator, snapshot, changed=changed)
+        figures = _has_figures(snapshot)
+        if figures:  # else GET /metrics answers 503 "no figures yet" rather than zeros
+            await self.redis.write_metrics(snapshot)
+            await self.series.write(self.aggregator, snapshot, changed=changed)
+        if self.alerts_epoch != self.redis.epoch:
+            await self._rewrite_alerts()
+        await self.outputs.write_alerts()
+        if not figures:
+            return
         now = self.aggregator.stream_time
         if now is not None:
             for partition in range(self.settings.topic_partitions):

@@ -173,7 +173,10 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         active: set[TP] | None,
         sinks: Mapping[str, faust.ChannelT[RecordBatch]],
     ) -> None:
-        """One fetch: batches to their channels, everything else one message at a time.
+        """One fetch: batches to their channels, everything else one message at a time, and
+        that first: the other topics (the partials, the clock) carry a few records a second,
+        and behind a catch-up's batches, whose channels fill and wait for the agents to
+        apply them, they would wait too (Faust hands on a fetch in the fetcher's order).
 
         A read offset is set only while no rebalance has begun since this fetch was handed
         on: `sink.send` may wait (a full channel) while a rebalance seeks every partition
@@ -186,7 +189,7 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         if allowed is not None and self._held_back:
             allowed |= self._held_back
         read_offset = self._read_offset
-        for tp, batch in records.items():
+        for tp, batch in sorted(records.items(), key=lambda item: item[0].topic in sinks):
             if not batch or not self.flow_active:
                 continue
             if self._overtaken(generation_id, rebalances):

@@ -52,13 +52,16 @@ class TopicMerger(Generic[Item]):
 
         Heads are compared by (timestamp, topic rank): two heads are never of one topic, so
         the offset cannot decide. An empty topic, once found not blocked for an arrival,
-        is not asked again for that arrival or an earlier one, and while a single topic
-        holds records, its records of an arrival already cleared go out without a rescan:
-        a fetched batch shares one arrival."""
+        is not asked again for that arrival or an earlier one. The head's topic then goes
+        on without a rescan while its records come before the runner-up (the best head of
+        the other topics) and arrived no later than the arrival cleared: in a catch-up one
+        topic holds most records, and its runs between two of another topic's go out at
+        the cost of a comparison each."""
         queues = self._queues
         cleared: dict[str, float] = {}
         while True:
             head: Entry[Item] | None = None
+            runner: Entry[Item] | None = None
             head_queue: deque[Entry[Item]] | None = None
             empty: list[str] = []
             for topic, queue in queues.items():
@@ -71,7 +74,14 @@ class TopicMerger(Generic[Item]):
                     or entry[0] < head[0]
                     or (entry[0] == head[0] and entry[1] < head[1])
                 ):
+                    runner = head
                     head, head_queue = entry, queue
+                elif (
+                    runner is None
+                    or entry[0] < runner[0]
+                    or (entry[0] == runner[0] and entry[1] < runner[1])
+                ):
+                    runner = entry
             if head is None or head_queue is None:
                 return
             arrival = head[3]
@@ -81,8 +91,17 @@ class TopicMerger(Generic[Item]):
                 if blocked(topic, arrival):
                     return
                 cleared[topic] = arrival
-            if len(empty) == len(queues) - 1:
+            if runner is None:
                 while head_queue and head_queue[0][3] <= arrival:
                     yield head_queue.popleft()[4]
-            else:
+                continue
+            until, runner_rank, rank = runner[0], runner[1], head[1]
+            while head_queue:
+                entry = head_queue[0]
+                if (
+                    entry[3] > arrival
+                    or entry[0] > until
+                    or (entry[0] == until and rank > runner_rank)
+                ):
+                    break
                 yield head_queue.popleft()[4]

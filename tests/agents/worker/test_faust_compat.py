@@ -87,6 +87,25 @@ def test_a_batch_topic_gets_one_batch_per_partition_and_fetch(app: GrowthApp) ->
     assert made.read_offset(B0) == 3
 
 
+def test_the_topics_delivered_one_by_one_go_before_the_batches_of_a_fetch(
+    app: GrowthApp,
+) -> None:
+    order: list[str] = []
+    made, _ = consumer(app)
+
+    class Recording(Sink):
+        async def send(self, *, value: RecordBatch) -> None:
+            order.append(f"batch {value.tp.topic}{value.tp.partition}")
+
+    async def callback(message: Any) -> None:
+        order.append(f"message {message.topic}{message.partition}")
+
+    made.callback = callback
+    fetch = {A0: [record("a", 5)], A1: [record("a", 0, 1)], B0: [record("b", 3)]}
+    asyncio.run(made._hand_on(fetch, None, sinks_of(Recording())))
+    assert order == ["message b0", "batch a0", "batch a1"]
+
+
 def test_records_below_the_read_offset_are_dropped(app: GrowthApp) -> None:
     sink = Sink()
     made, _ = consumer(app)
