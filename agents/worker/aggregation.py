@@ -12,9 +12,10 @@ that lost it stops at once and forgets what it had aggregated.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -25,6 +26,7 @@ from agents.serving.series import SeriesWriter
 from agents.worker.alert_history import recent_alerts
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
+from agents.worker.receipt import PartialsReceipt
 from models.outputs import now_iso
 from models.settings import Settings
 from state.aggregate import Aggregator
@@ -63,6 +65,7 @@ class Aggregation:
         self.alerts_epoch: int | None = None
         """The Redis epoch in which the alerts stream was last filled from Kafka."""
         self.ticks = 0
+        self.receipt = PartialsReceipt()
 
     async def _rewrite_alerts(self) -> None:
         """Redis may have lost its alerts stream: fill it again from `churn-alerts`."""
@@ -85,7 +88,9 @@ class Aggregation:
         self.published.pop(partition, None)
 
     async def publish_and_emit(self) -> None:
-        """Publish changed partials (all of them every few ticks), then aggregate if we own it."""
+        """Publish changed partials (all of them every few ticks), then, if we own the
+        aggregate, emit once they came back (at most half an interval later), so the figures
+        include this interval's own partials."""
         self.ticks += 1
         inputs = self.settings.input_topics()
         if self.app.tables.actives_ready:
@@ -93,6 +98,7 @@ class Aggregation:
                 if tp.topic in inputs:
                     self.partitions.state(tp.partition)
         republish = self.ticks % REPUBLISH_EVERY == 0
+        sends: list[asyncio.Future[Any]] = []
         for partition, state in list(self.partitions.states.items()):
             engine = state.engine
             version = (engine.events, engine.duplicates, engine.dead_letters, engine.stream_time)
@@ -100,8 +106,13 @@ class Aggregation:
                 continue
             self.published[partition] = version
             value = view_to_json(engine, self.partitions.last_event_ids.get(partition))
-            await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
-        if self.aggregator.views and self.owns_aggregate():
+            sent = await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
+            sends.append(cast("asyncio.Future[Any]", sent))
+        if not self.owns_aggregate():
+            return
+        if not await self.receipt.sent_and_taken(sends, self.settings.change_interval_ms / 2000):
+            log.debug("emitting before this interval's partials came back")
+        if self.aggregator.views:
             await self.emit()
 
     def owns_aggregate(self) -> bool:
@@ -119,6 +130,7 @@ class Aggregation:
                 self.aggregator.update(
                     int(message.key), view_from_json(orjson.loads(message.value))
                 )
+            self.receipt.took(message.offset)
 
     async def emit(self) -> None:
         """The global alerts and changes, the figures and series in Redis, then the alerts in
