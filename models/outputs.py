@@ -1,6 +1,7 @@
 """The output records of EVENTS.md: metric changes, churn alerts, dead letters, the account
-read model and the snapshot. Each is defined here once and serialised from here, so what a
-topic, a file or Redis receives is exactly what the JSON Schema (`growthstream schema`) says.
+read model, the snapshot, and the month and cohort rows. Each is defined here once and
+serialised from here, so what a topic, a file or Redis receives is exactly what the JSON
+Schema (`growthstream schema`) says.
 """
 
 from __future__ import annotations
@@ -207,6 +208,56 @@ class AccountView(_Output):
     """The alert rules open on the account (docs/DECISIONS.md 38); empty when none."""
     paying_since: str | None
     """The day (YYYY-MM-DD) the current paying streak began; null when not paying."""
+
+
+class MonthRow(_Output):
+    """One calendar month of MRR movements (`replay --months`; METRICS.md "Months"):
+    `mrr_at_start + new + expansion + reactivation - contraction - churned = mrr_at_end`."""
+
+    month: str
+    """YYYY-MM (UTC)."""
+    currency: str
+    """The reporting currency of every amount in the row."""
+    mrr_at_start: Decimal
+    """MRR at the end of the month before (0 before the first movement)."""
+    new_mrr: Decimal
+    new_customers: int
+    expansion_mrr: Decimal
+    expansion_count: int
+    """Expansion movements (an account can expand more than once a month)."""
+    contraction_mrr: Decimal
+    contraction_count: int
+    churned_mrr: Decimal
+    churned_customers: int
+    reactivation_mrr: Decimal
+    reactivated_customers: int
+    net_new_mrr: Decimal
+    """new + expansion + reactivation - contraction - churned."""
+    mrr_at_end: Decimal
+    customers_at_start: int
+    """Paying accounts at the end of the month before."""
+    customers_at_end: int
+
+
+class CohortRow(_Output):
+    """One cohort at the end of one month (`replay --cohorts`; METRICS.md "Cohorts"): the
+    accounts whose first payment fell in `cohort`."""
+
+    cohort: str
+    """YYYY-MM of the accounts' first payment (UTC)."""
+    month: str
+    """YYYY-MM whose end the row describes."""
+    months_since: int
+    """0 for the cohort's own month."""
+    currency: str
+    customers: int
+    """Accounts of the cohort paying at the end of `month`."""
+    customers_pct: Decimal | None
+    """`customers` as a percentage of the cohort's at the end of its first month."""
+    mrr: Decimal
+    """The cohort's MRR at the end of `month`."""
+    mrr_pct: Decimal | None
+    """`mrr` as a percentage of the cohort's at the end of its first month."""
 
 
 class Snapshot(_Output):

@@ -8,13 +8,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.events import MODELS
-from models.outputs import ChurnAlert, DeadLetter, MetricChange, Snapshot
+from models.outputs import ChurnAlert, CohortRow, DeadLetter, MetricChange, MonthRow, Snapshot
 
 OUTPUTS: dict[str, type[BaseModel]] = {
     "metric-change": MetricChange,
     "churn-alert": ChurnAlert,
     "dead-letter": DeadLetter,
     "snapshot": Snapshot,
+    "month-row": MonthRow,
+    "cohort-row": CohortRow,
 }
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from models.outputs import ChurnAlert, MetricChange
+from models.outputs import ChurnAlert, CohortRow, MetricChange, MonthRow
 from state.alerts import AlertRules, DayClose, GlobalAlerts
 from state.changes import ChangeTracker
 from state.clock import US_PER_DAY, day_to_date, iso_utc
 from state.engine import Engine
 from state.figures import Group, Partial, Value, Windows, figures_at
+from state.month_tables import cohort_rows, month_rows
+from state.months import month_of
 
 
 @dataclass(slots=True)
@@ -92,6 +94,18 @@ class Aggregator:
             "currency": self.currency,
         }
         return head | self.figures()
+
+    def _month(self) -> int | None:
+        day = self.day
+        return None if day is None else month_of(day)
+
+    def months(self) -> list[MonthRow]:
+        """The monthly MRR movements table through the month of the global day."""
+        return month_rows([p.months for p in self.partials()], self._month(), self.currency)
+
+    def cohorts(self) -> list[CohortRow]:
+        """The cohort table through the month of the global day."""
+        return cohort_rows([p.cohorts for p in self.partials()], self._month(), self.currency)
 
     def changes(
         self,

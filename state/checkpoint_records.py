@@ -8,6 +8,7 @@ of things (accounts, users, respondents), never the length of the event log.
 Keys: `meta` (the partition's scalars and its per-day buckets: O(kept days)),
 `a:{account}` (an account and its pending timers), `u:{user}` (a user's latest
 active day), `r:{respondent}` (latest answer), `s:{account}` (first signup day),
+`m:{month}` (a calendar month's movements and cohort cells: state/months.py),
 `b:{generation}.{n}` and `v:{generation}.{n}` (the billing and activity/survey ids
 first written by that checkpoint, `IDS_PER_RECORD` a record). A value of None
 deletes its key (a forgotten user, an expired id bucket). Values are plain JSON-able
@@ -23,7 +24,13 @@ from typing import Any, Final
 
 from state.alerts import DayClose
 from state.clock import US_PER_DAY
-from state.codec import ACCOUNT_FIELDS, bucket_from_json, bucket_to_json, days_to_json
+from state.codec import (
+    ACCOUNT_FIELDS,
+    bucket_from_json,
+    bucket_to_json,
+    days_to_json,
+    set_account_fields,
+)
 from state.config import EngineConfig
 from state.engine import Engine
 from state.mrr import Account
@@ -76,6 +83,9 @@ def changed_records(engine: Engine, generation: int, **meta: Any) -> list[Record
     first = engine.signups.day_of
     records += [(f"s:{a}", first.get(a)) for a in engine.signups.changed]
     engine.signups.changed = set()
+    months = engine.months
+    records += [(f"m:{month}", months.month_record(month)) for month in months.changed]
+    months.changed = set()
     billing, volume = engine.seen.take_new(generation)
     for kind, ids in (("b", billing), ("v", volume)):
         for n, start in enumerate(range(0, len(ids), IDS_PER_RECORD)):
@@ -94,6 +104,7 @@ def all_records(engine: Engine, generation: int, **meta: Any) -> list[Record]:
     engine.activity.changed = set(engine.activity.day_of)
     engine.nps.changed = set(engine.nps.latest)
     engine.signups.changed = set(engine.signups.day_of)
+    engine.months.changed = set(engine.months.months)
     engine.seen.rewrite_all()
     return changed_records(engine, generation, **meta)
 
@@ -125,14 +136,15 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
         elif kind == "a":
             mrr, *fields, pending = value
             account = Account(mrr=Decimal(mrr))
-            for field_name, field_value in zip(ACCOUNT_FIELDS, fields, strict=True):
-                setattr(account, field_name, field_value)
+            set_account_fields(account, fields)
             ledger.accounts[name] = account
             timers += [(at, seq, TimerKind(k), name) for at, seq, k in pending]
         elif kind == "r":
             answers[name] = (value[0], value[1])
         elif kind == "s":
             first_signups[name] = value
+        elif kind == "m":
+            engine.months.restore_month(int(name), value)
         elif kind in ("b", "v"):
             number, _, n = name.partition(".")
             pair = buckets.setdefault((int(number), int(n)), ([], []))

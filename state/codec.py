@@ -9,6 +9,7 @@ load rather than stored twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from state.clock import US_PER_DAY
 from state.config import EngineConfig
 from state.engine import Engine
 from state.figures import Partial
+from state.months import CohortMonth, MonthMovements
 from state.mrr import Account, CohortMovements, DayMovements
 from state.nps import NpsDay
 from state.people import person_key
@@ -30,8 +32,36 @@ Json = dict[str, Any]
 ACCOUNT_FIELDS = (
     "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
     "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
-    "usage_check_at", "open_alerts",
+    "usage_check_at", "open_alerts", "first_paid",
 )  # fmt: skip
+"""An account's fields after its MRR, in order; state written before a field was added
+has fewer, and the missing ones keep their defaults (`set_account_fields`)."""
+
+
+def set_account_fields(account: Account, fields: list[Any]) -> None:
+    if len(fields) > len(ACCOUNT_FIELDS):
+        raise ValueError(f"an account with {len(fields)} fields, more than this version knows")
+    for name, value in zip(ACCOUNT_FIELDS, fields, strict=False):
+        setattr(account, name, value)
+
+
+def months_to_json(months: Mapping[int, MonthMovements]) -> list[list[Any]]:
+    return [[month, bucket.to_list()] for month, bucket in sorted(months.items())]
+
+
+def cohorts_to_json(cohorts: Mapping[int, Mapping[int, CohortMonth]]) -> list[list[Any]]:
+    return [
+        [month, cohort, str(cell.mrr), cell.paying]
+        for month, cells in sorted(cohorts.items())
+        for cohort, cell in sorted(cells.items())
+    ]
+
+
+def cohorts_from_json(raw: list[list[Any]]) -> dict[int, dict[int, CohortMonth]]:
+    cohorts: dict[int, dict[int, CohortMonth]] = {}
+    for month, cohort, mrr, paying in raw:
+        cohorts.setdefault(month, {})[cohort] = CohortMonth(Decimal(mrr), paying)
+    return cohorts
 
 
 def bucket_to_json(bucket: DayMovements) -> list[Any]:
@@ -75,6 +105,8 @@ def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
             dict(partial.nps_days), lambda d: [d.promoters, d.passives, d.detractors]
         ),
         "signup_days": days_to_json(dict(partial.signup_days), int),
+        "months": months_to_json(partial.months),
+        "cohorts": cohorts_to_json(partial.cohorts),
         "events": partial.events,
         "duplicates": partial.duplicates,
         "dead_letters": partial.dead_letters,
@@ -90,6 +122,8 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
         activity_days={day: count for day, count in raw["activity_days"]},
         nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
         signup_days={day: count for day, count in raw["signup_days"]},
+        months={month: MonthMovements.from_list(b) for month, b in raw.get("months", ())},
+        cohorts=cohorts_from_json(raw.get("cohorts", [])),
         events=raw["events"],
         duplicates=raw["duplicates"],
         dead_letters=raw["dead_letters"],
@@ -132,6 +166,7 @@ def engine_to_json(engine: Engine) -> Json:
         "timers": [[at, seq, int(kind), a] for at, seq, kind, a in sorted(engine.timers.heap)],
         "timer_seq": engine.timers.seq,
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
+        "months": engine.months.to_json(),
     }
 
 
@@ -154,8 +189,7 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     ledger.paying = raw["paying"]
     for account_id, (mrr, *fields) in raw["accounts"].items():
         account = Account(mrr=Decimal(mrr))
-        for name, value in zip(ACCOUNT_FIELDS, fields, strict=True):
-            setattr(account, name, value)
+        set_account_fields(account, fields)
         ledger.accounts[account_id] = account
     ledger.days = {day: bucket_from_json(b) for day, b in raw["movement_days"]}
     kept_from, nps_kept_from = engine.kept_from()
@@ -174,5 +208,6 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         [(at, seq, TimerKind(kind), a) for at, seq, kind, a in raw["timers"]], raw["timer_seq"]
     )
     engine.day_closes = {day: DayClose(*close) for day, *close in raw["day_closes"]}
+    engine.months.restore(raw.get("months", []))
     engine.restore_day()
     return engine

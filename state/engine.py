@@ -30,6 +30,7 @@ from state.config import EngineConfig
 from state.dedupe import SeenIds, event_key
 from state.event_rules import EventRules
 from state.figures import Group, Partial, Value, figures_at
+from state.months import MonthBook
 from state.mrr import Change, MrrBook
 from state.nps import NpsBook
 from state.outcome import LATE, Outcome, Status
@@ -72,6 +73,7 @@ class Engine(EventRules):
         "duplicates",
         "events",
         "ledger",
+        "months",
         "nps",
         "seen",
         "signups",
@@ -94,6 +96,7 @@ class Engine(EventRules):
         self._keep_nps_days = config.nps_window_days + config.lateness_days + 1
         self._quiet_after = max(config.window_days, config.nps_window_days)
         self.ledger = MrrBook()
+        self.months = MonthBook()
         self.activity = activity_book()
         self.nps = NpsBook()
         self.signups = signup_book()
@@ -243,6 +246,8 @@ class Engine(EventRules):
             activity_days=self.activity.by_day,
             nps_days=self.nps.by_day,
             signup_days=self.signups.by_day,
+            months=self.months.months,
+            cohorts=self.months.cohorts,
             events=self.events,
             duplicates=self.duplicates,
             dead_letters=self.dead_letters,

@@ -28,6 +28,7 @@ from state.clock import US_PER_DAY, add_interval, to_micros
 from state.day_index import DayIndex
 from state.figures import Group
 from state.money import ZERO, monthly_amount
+from state.months import MonthBook
 from state.mrr import Account, Change, MrrBook
 from state.nps import NpsBook
 from state.people import person_key, person_prefix
@@ -46,6 +47,7 @@ class EventRules:
     __slots__ = ()
 
     ledger: MrrBook
+    months: MonthBook
     activity: DayIndex[User]
     nps: NpsBook
     signups: DayIndex[str]
@@ -108,6 +110,8 @@ class EventRules:
         if change is None:
             return 0
         self._moves.append(change)
+        first_paid = account.first_paid
+        self.months.record(change, change.streak_start if first_paid is None else first_paid)
         rules = self.alert_rules
         if change.after == 0:
             account.open_alerts &= ~CLOSED_BY_CHURN

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
 
 from state.money import ZERO
+from state.months import CohortMonth, MonthMovements
 from state.mrr import DayMovements
 from state.nps import NpsDay
 
@@ -70,6 +71,8 @@ class Partial:
     activity_days: Mapping[int, int]
     nps_days: Mapping[int, NpsDay]
     signup_days: Mapping[int, int]
+    months: Mapping[int, MonthMovements]
+    cohorts: Mapping[int, Mapping[int, CohortMonth]]
     events: int
     duplicates: int
     dead_letters: int

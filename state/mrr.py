@@ -39,6 +39,8 @@ class Account:
     paid_through: int | None = None
     streak_start: int | None = None
     """Day the current (or last) paying streak began."""
+    first_paid: int | None = None
+    """Day of the account's first payment (its new movement): its cohort (state/months.py)."""
     cancel_requested_at: int | None = None
     cancel_effective_at: int | None = None
     plan: str | None = None
@@ -126,6 +128,8 @@ class MrrBook:
             amount = after
             account.ever_paid = True
             account.streak_start = day
+            if movement is Movement.NEW:
+                account.first_paid = day
             if movement is Movement.NEW:
                 bucket.new += amount
                 bucket.new_count += 1

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agents.cli.progress import Progress
 from models.jsonout import dumps
@@ -84,6 +86,18 @@ def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
             for account_id, view in accounts.items()
         ),
     )
+
+
+def write_csv(path: str, rows: Sequence[BaseModel], columns: Sequence[str]) -> None:
+    """`rows` as CSV with a header of `columns` (RFC 4180, `\\r\\n` line ends): numbers as
+    exact decimal text, a missing value (null) as an empty field."""
+    out = io.StringIO()
+    table = csv.writer(out)
+    table.writerow(columns)
+    for row in rows:
+        values = row.model_dump()
+        table.writerow(["" if values[c] is None else str(values[c]) for c in columns])
+    _write_text(path, out.getvalue())
 
 
 def write_json(path: str, value: Any) -> None:

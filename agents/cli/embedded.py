@@ -13,12 +13,14 @@ from agents.cli.common import (
     load_settings,
     open_input,
     write_accounts,
+    write_csv,
     write_json,
     writer,
 )
 from agents.cli.progress import Progress
 from agents.embedded.replay import ReplayOutputs, replay_lines
 from models.jsonout import dumps
+from models.outputs import CohortRow, MonthRow
 from models.settings import Settings
 
 
@@ -42,6 +44,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         write_json(args.snapshot, engine.snapshot())
         if args.accounts:
             write_accounts(args.accounts, engine.accounts())
+        if args.months:
+            write_csv(args.months, engine.months(), list(MonthRow.model_fields))
+        if args.cohorts:
+            write_csv(args.cohorts, engine.cohorts(), list(CohortRow.model_fields))
     total = engine.events + engine.duplicates + engine.dead_letters
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(outputs.dead_letter_reasons.items()))
     print(
@@ -100,6 +106,7 @@ def demo_settings(*, to_kafka: bool) -> Settings:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from agents.cli.dashboard import render
+    from agents.cli.months_table import render_months
     from agents.demo import WorldSpec, generate
 
     if args.rate and not args.kafka:
@@ -125,6 +132,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     progress.close(len(lines), len(lines))
     print(render(engine.snapshot(), color=sys.stdout.isatty(), window_days=settings.window_days))
+    months = render_months(engine.months())
+    if months:
+        print(f"\n{months}\n")
     print(
         f"{len(lines):,} generated messages (seed {args.seed}) replayed in {elapsed:.2f}s"
         + (f"; stream kept in {args.out}" if args.out else ""),

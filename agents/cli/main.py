@@ -47,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--accounts", metavar="ACCOUNTS.jsonl", help="write every account's read-model row"
     )
     replay.add_argument(
+        "--months",
+        metavar="OUT.csv",
+        help="write the monthly MRR movements table (start, the five movements, end)",
+    )
+    replay.add_argument(
+        "--cohorts",
+        metavar="OUT.csv",
+        help="write the cohort table (accounts and MRR by the month they first paid)",
+    )
+    replay.add_argument(
         "--partitions",
         type=_partitions,
         metavar="P",

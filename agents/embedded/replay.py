@@ -20,7 +20,15 @@ from typing import Final
 from agents.embedded.partitioning import Routed, merge_order, route
 from agents.engine_config import engine_config
 from models.decode import Decoder, Rejection
-from models.outputs import AccountView, ChurnAlert, DeadLetter, MetricChange, now_iso
+from models.outputs import (
+    AccountView,
+    ChurnAlert,
+    CohortRow,
+    DeadLetter,
+    MetricChange,
+    MonthRow,
+    now_iso,
+)
 from models.replay_line import good_line_validator, parse_line
 from models.settings import Settings
 from state.aggregate import Aggregator, view_of
@@ -74,10 +82,19 @@ class Replay:
     def dead_letters(self) -> int:
         return sum(e.dead_letters for e in self.engines)
 
-    def snapshot(self) -> dict[str, Value | str]:
+    def _aggregate(self) -> Aggregator:
         for partition, engine in enumerate(self.engines):
             self.aggregator.update(partition, view_of(engine, None))
-        return self.aggregator.snapshot()
+        return self.aggregator
+
+    def snapshot(self) -> dict[str, Value | str]:
+        return self._aggregate().snapshot()
+
+    def months(self) -> list[MonthRow]:
+        return self._aggregate().months()
+
+    def cohorts(self) -> list[CohortRow]:
+        return self._aggregate().cohorts()
 
     def accounts(self) -> dict[str, AccountView]:
         """Every account's read-model row (`growth:account:{id}`), by account id."""

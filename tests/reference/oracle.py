@@ -98,6 +98,7 @@ __all__ = [
     "kafka_partition",
     "oracle_accounts",
     "oracle_snapshot",
+    "oracle_timelines",
 ]
 
 # the topics whose ids are remembered for H hours of stream time, not for L
@@ -123,6 +124,7 @@ class _Account:
     plan: str | None = None  # R1
     last_active: int | None = None  # largest occurred_at of its activity
     last_score: tuple[int, int] | None = None  # R2: (occurred_at, score)
+    timeline: list[tuple[int, int]] = field(default_factory=list)  # (day, MRR cents after)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ class _Partition:
                 return
             streak = account.streak_start
             assert streak is not None  # set when it started paying
+            account.timeline.append((day, after))
             if after > before:
                 self.movements.append((day, "expansion", after - before, streak))
             elif after > 0:
@@ -241,6 +244,7 @@ class _Partition:
             kind = "new" if account.status == "prospect" else "reactivation"
             account.streak_start = day
             account.status = "paying"
+            account.timeline.append((day, after))
             self.movements.append((day, kind, after, day))
         account.mrr = after
 
@@ -388,6 +392,21 @@ def oracle_snapshot(
     first-of-its-id event counts in `dead_letters` or `duplicates`.
     """
     return figures(_totals(_run(lines, config)), config)
+
+
+def oracle_timelines(
+    lines: Iterable[bytes | str], config: OracleConfig = DEFAULT_CONFIG
+) -> tuple[int | None, list[Movement], dict[str, list[tuple[int, int]]]]:
+    """Replay `lines`; (the global stream time, every movement, and each account's MRR
+    timeline: (effect day, MRR in cents after) for each change, in processing order). An
+    account held by several partitions has one timeline per partition, concatenated."""
+    parts = _run(lines, config)
+    stream_time = max((p.W for p in parts if p.W is not None), default=None)
+    timelines: dict[str, list[tuple[int, int]]] = {}
+    for part in parts:
+        for account_id, account in part.accounts.items():
+            timelines.setdefault(account_id, []).extend(account.timeline)
+    return stream_time, [m for p in parts for m in p.movements], timelines
 
 
 def _account_view(account: _Account, currency: str) -> dict[str, object]:

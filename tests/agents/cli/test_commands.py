@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from agents.cli import main
 from agents.cli.embedded import demo_settings
 from agents.demo import DEMO_FX_RATES
+from models.outputs import CohortRow, MonthRow
 from state.figures import FIGURES
 
 GOOD = {"event_id": "p1", "occurred_at": "2026-03-01T12:00:00Z", "account_id": "a1"}
@@ -65,6 +68,37 @@ def test_replay_writes_snapshot_changes_and_dead_letters(stream: Path, tmp_path:
     assert last["mrr"] == 49.0 and last["dead_letters"] == 1 and last["duplicates"] == 1
     mrr = next(r for r in records if r["metric"] == "mrr")
     assert (mrr["previous"], mrr["delta"], mrr["cause_event_id"]) == (0.0, 49.0, "p1")
+
+
+def test_replay_writes_the_months_and_cohorts_tables(stream: Path, tmp_path: Path) -> None:
+    months, cohorts = tmp_path / "m.csv", tmp_path / "c.csv"
+    code = main(["replay", str(stream), "--snapshot", str(tmp_path / "s.json"),
+                 "--months", str(months), "--cohorts", str(cohorts)])  # fmt: skip
+    assert code == 0
+    (month,) = list(csv.DictReader(io.StringIO(months.read_text())))
+    assert list(month) == list(MonthRow.model_fields)
+    assert (month["month"], month["currency"], month["new_mrr"], month["new_customers"]) == (
+        "2026-03", "USD", "49.00", "1",
+    )  # fmt: skip
+    assert (month["mrr_at_start"], month["mrr_at_end"], month["customers_at_end"]) == (
+        "0.00", "49.00", "1",
+    )  # fmt: skip
+    (cohort,) = list(csv.DictReader(io.StringIO(cohorts.read_text())))
+    assert list(cohort) == list(CohortRow.model_fields)
+    assert (cohort["cohort"], cohort["months_since"], cohort["customers"], cohort["mrr"]) == (
+        "2026-03", "0", "1", "49.00",
+    )  # fmt: skip
+    assert cohort["mrr_pct"] == "100.00"
+
+
+def test_a_stream_without_payments_has_header_only_tables(tmp_path: Path) -> None:
+    stream = _write(
+        tmp_path / "e.jsonl", [{"topic": "activity", "value": {**GOOD, "user_id": "u"}}]
+    )
+    months = tmp_path / "m.csv"
+    assert main(["replay", str(stream), "--snapshot", str(tmp_path / "s.json"),
+                 "--months", str(months)]) == 0  # fmt: skip
+    assert months.read_text().splitlines() == [",".join(MonthRow.model_fields)]
 
 
 def test_replay_reads_stdin(

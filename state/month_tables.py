@@ -1,0 +1,128 @@
+"""The monthly MRR movements table and the cohort table, from partitions' month books.
+
+The movements table is ChartMogul's: each calendar month's start MRR, the five
+movements (amount and accounts), end MRR, and customers at start and end. Start is
+the end of the month before (zero before the first movement), so the bridge
+`start + new + expansion + reactivation - contraction - churn = end` holds by
+construction and the end equals the MRR the window figures show at that month's end.
+
+The cohort table follows each cohort (the accounts whose first payment fell in one
+month) month by month: how many still pay at the month's end (logo retention) and
+their MRR then (revenue retention), both also as a percentage of the cohort's first
+month-end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Final
+
+from models.outputs import CohortRow, MonthRow
+from state.money import ZERO
+from state.months import CohortMonth, MonthMovements, month_text
+
+_CENT: Final = Decimal("0.01")
+_HUNDRED: Final = Decimal(100)
+_EXACT: Final = Context(prec=50)
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    if whole == 0:
+        return None
+    ratio = _EXACT.divide(_EXACT.multiply(Decimal(part), _HUNDRED), Decimal(whole))
+    return ratio.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def summed_months(parts: Sequence[Mapping[int, MonthMovements]]) -> dict[int, MonthMovements]:
+    total: dict[int, MonthMovements] = {}
+    for months in parts:
+        for month, bucket in months.items():
+            total.setdefault(month, MonthMovements()).add(bucket)
+    return total
+
+
+def month_rows(
+    parts: Sequence[Mapping[int, MonthMovements]], through: int | None, currency: str
+) -> list[MonthRow]:
+    """One row per calendar month from the first with a movement to `through` (the
+    month of stream time; None: the last with a movement), oldest first."""
+    months = summed_months(parts)
+    if not months:
+        return []
+    last = max(months) if through is None else max(through, max(months))
+    mrr, customers = ZERO, 0
+    rows = []
+    for month in range(min(months), last + 1):
+        m = months.get(month) or MonthMovements()
+        end, end_customers = mrr + m.net, customers + m.net_customers
+        rows.append(
+            MonthRow(
+                month=month_text(month),
+                currency=currency,
+                mrr_at_start=_cents(mrr),
+                new_mrr=_cents(m.new),
+                new_customers=m.new_count,
+                expansion_mrr=_cents(m.expansion),
+                expansion_count=m.expansion_count,
+                contraction_mrr=_cents(m.contraction),
+                contraction_count=m.contraction_count,
+                churned_mrr=_cents(m.churned),
+                churned_customers=m.churned_count,
+                reactivation_mrr=_cents(m.reactivation),
+                reactivated_customers=m.reactivation_count,
+                net_new_mrr=_cents(m.net),
+                mrr_at_end=_cents(end),
+                customers_at_start=customers,
+                customers_at_end=end_customers,
+            )
+        )
+        mrr, customers = end, end_customers
+    return rows
+
+
+def cohort_rows(
+    parts: Sequence[Mapping[int, Mapping[int, CohortMonth]]], through: int | None, currency: str
+) -> list[CohortRow]:
+    """Each cohort (oldest first) month by month, from its first month to `through`."""
+    cells: dict[int, dict[int, CohortMonth]] = {}
+    for cohorts in parts:
+        for month, by_cohort in cohorts.items():
+            for cohort, part in by_cohort.items():
+                total = cells.setdefault(cohort, {}).setdefault(month, CohortMonth())
+                total.mrr += part.mrr
+                total.paying += part.paying
+    if not cells:
+        return []
+    last = max(max(c) for c in cells.values())
+    last = last if through is None else max(through, last)
+    rows = []
+    for cohort in sorted(cells):
+        by_month = cells[cohort]
+        mrr, paying = ZERO, 0
+        for month in range(min(by_month), cohort):
+            if (earlier := by_month.get(month)) is not None:
+                mrr, paying = mrr + earlier.mrr, paying + earlier.paying
+        first_mrr = first_paying = None
+        for month in range(cohort, last + 1):
+            if (cell := by_month.get(month)) is not None:
+                mrr, paying = mrr + cell.mrr, paying + cell.paying
+            if first_mrr is None or first_paying is None:
+                first_mrr, first_paying = mrr, paying
+            rows.append(
+                CohortRow(
+                    cohort=month_text(cohort),
+                    month=month_text(month),
+                    months_since=month - cohort,
+                    currency=currency,
+                    customers=paying,
+                    customers_pct=_percent(paying, first_paying),
+                    mrr=_cents(mrr),
+                    mrr_pct=_percent(mrr, first_mrr),
+                )
+            )
+    return rows
