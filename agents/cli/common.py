@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,6 +12,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ValidationError
 
 from agents.cli.progress import Progress
+from models.csvout import csv_text
 from models.jsonout import dumps
 from models.outputs import AccountView, ChurnAlert, DeadLetter, MetricChange
 from models.settings import Settings
@@ -89,15 +88,8 @@ def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
 
 
 def write_csv(path: str, rows: Sequence[BaseModel], columns: Sequence[str]) -> None:
-    """`rows` as CSV with a header of `columns` (RFC 4180, `\\r\\n` line ends): numbers as
-    exact decimal text, a missing value (null) as an empty field."""
-    out = io.StringIO()
-    table = csv.writer(out)
-    table.writerow(columns)
-    for row in rows:
-        values = row.model_dump()
-        table.writerow(["" if values[c] is None else str(values[c]) for c in columns])
-    _write_text(path, out.getvalue())
+    """`rows` as CSV with a header of `columns` (models/csvout.py)."""
+    _write_text(path, csv_text([row.model_dump() for row in rows], columns))
 
 
 def write_json(path: str, value: Any) -> None:

@@ -164,6 +164,19 @@ class RedisView:
             return self._failed(exc)
         return self._succeeded()
 
+    async def write_tables(self, tables: Mapping[str, bytes]) -> bool:
+        """SET `growth:{name}` to each table's JSON (`months`, `cohorts`), in one pipeline."""
+        if not tables:
+            return True
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for name, text in tables.items():
+                    pipe.set(f"{self.prefix}{name}", text)
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            return self._failed(exc)
+        return self._succeeded()
+
     async def append_changes(self, records: Sequence[MetricChange]) -> bool:
         """XADD each metric change to the capped `growth:changes` stream, in one pipeline."""
         entries = [_hash(fields_text(record.model_dump())) for record in records]

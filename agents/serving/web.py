@@ -8,7 +8,7 @@ this process. Views only do I/O; agents/serving/api.py and telemetry.py compute.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,7 +31,15 @@ from agents.serving.api import (
 )
 from agents.serving.page import render_page
 from agents.serving.redis_client import OUTAGE_ERRORS, redis_client
+from agents.serving.tables import (
+    COHORT_COLUMNS,
+    MONTH_COLUMNS,
+    cohorts_body,
+    months_body,
+    wants_csv,
+)
 from agents.serving.telemetry import CONTENT_TYPE, Telemetry, TopicPartition, openmetrics_text
+from models.csvout import csv_text
 from models.jsonout import dumps
 from models.settings import Settings
 
@@ -90,6 +98,13 @@ class Reads:
             raise ApiError(503, "Redis is unavailable") from None
         return {_text(k): _text(v) for k, v in raw.items()}
 
+    async def text(self, key: str) -> str | None:
+        try:
+            raw = await self.client.get(f"{self.prefix}{key}")
+        except OUTAGE_ERRORS:
+            raise ApiError(503, "Redis is unavailable") from None
+        return None if raw is None else _text(raw)
+
     async def alerts(self) -> list[dict[str, Any]]:
         """The parsable alerts of the newest `ALERT_SCAN` stream entries, oldest first."""
         try:
@@ -133,6 +148,14 @@ class Api:
         raw = await self.reads.hash(f"series:{name}")
         last = None if day is None else date.fromisoformat(day)
         return json_reply(series_body(name, raw, last, days))
+
+    async def months(self, request: Any, params: Mapping[str, str]) -> Reply:
+        body = months_body(await self.reads.text("months"), request.query)
+        return _table_reply(request, body["months"], MONTH_COLUMNS, body)
+
+    async def cohorts(self, request: Any, params: Mapping[str, str]) -> Reply:
+        body = cohorts_body(await self.reads.text("cohorts"), request.query)
+        return _table_reply(request, body["cohorts"], COHORT_COLUMNS, body)
 
     async def account(self, request: Any, params: Mapping[str, str]) -> Reply:
         account_id = params["account_id"]
@@ -183,6 +206,15 @@ class Api:
         return Reply(200, (STATIC / name).read_bytes(), f"{kind}; charset=utf-8")
 
 
+def _table_reply(
+    request: Any, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], body: object
+) -> Reply:
+    """CSV when the request asks for it (`?format=csv`, `Accept: text/csv`), else JSON."""
+    if wants_csv(request.query, request.headers.get("Accept")):
+        return Reply(200, csv_text(rows, columns).encode(), "text/csv; charset=utf-8")
+    return json_reply(body)
+
+
 Handler = Callable[[Any, Mapping[str, str]], Awaitable[Reply]]
 
 
@@ -193,6 +225,8 @@ def routes(api: Api) -> dict[str, Handler]:
         "/static/{name}": api.static,
         "/metrics": api.metrics,
         "/metrics/{name}/series": api.series,
+        "/months": api.months,
+        "/cohorts": api.cohorts,
         "/accounts/{account_id}": api.account,
         "/alerts": api.alerts,
         "/health": api.health,

@@ -23,6 +23,7 @@ from faust.types import TP
 
 from agents.serving.redis_view import RedisView
 from agents.serving.series import SeriesWriter
+from agents.serving.table_writer import TableWriter
 from agents.worker.alert_history import recent_alerts
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
@@ -59,6 +60,7 @@ class Aggregation:
         self.outputs = outputs
         self.redis = redis
         self.series = series
+        self.tables = TableWriter(redis)
         self.partials = partials
         self.clock = clock
         self.published: dict[int, tuple[int, int, int, int | None]] = {}
@@ -151,6 +153,7 @@ class Aggregation:
         if figures:  # else GET /metrics answers 503 "no figures yet" rather than zeros
             await self.redis.write_metrics(snapshot)
             await self.series.write(self.aggregator, snapshot, changed=changed)
+            await self.tables.write(self.aggregator, changed=changed)
         if self.alerts_epoch != self.redis.epoch:
             await self._rewrite_alerts()
         await self.outputs.write_alerts()

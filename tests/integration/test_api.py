@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from decimal import Decimal
 from typing import Any
@@ -24,6 +26,11 @@ from tests.support.workers import (
     worker_settings,
     world,
 )
+
+
+def _json(value: object) -> Any:
+    """`value` as the API writes it, read back as the test client reads it."""
+    return json.loads(dumps(value), parse_float=Decimal)
 
 
 def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Workers) -> None:
@@ -62,6 +69,33 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Wo
     assert [d["day"] for d in series["days"]] == sorted(d["day"] for d in series["days"])
     dau = get_json(port, "/metrics/dau/series")
     assert len(dau["days"]) == 30 and dau["days"][-1]["value"] == expected["dau"]
+
+    by_partitions = replay_lines(lines, settings, partitions=settings.topic_partitions)
+    months = _json({"months": [r.model_dump() for r in by_partitions.months()]})
+    assert len(months["months"]) >= 4
+    wait_until(
+        lambda: get_json(port, "/months") == months, "the months table", tail=one_worker.tail
+    )
+    first, last = months["months"][1]["month"], months["months"][-2]["month"]
+    ranged = get_json(port, f"/months?from={first}&to={last}")["months"]
+    assert ranged == months["months"][1:-1]
+    cohorts = get_json(port, "/cohorts?metric=mrr")
+    assert cohorts["metric"] == "mrr"
+    assert cohorts["cohorts"] == _json([
+        {"cohort": r.cohort, "month": r.month, "months_since": r.months_since,
+         "currency": r.currency, "value": r.mrr, "pct": r.mrr_pct}
+        for r in by_partitions.cohorts()
+    ])  # fmt: skip
+    assert [c["value"] for c in get_json(port, "/cohorts")["cohorts"]] == [
+        r.customers for r in by_partitions.cohorts()
+    ]
+    status, content_type, text = http_get(port, "/months?format=csv")
+    assert (status, content_type) == (200, "text/csv; charset=utf-8")
+    table = list(csv.DictReader(io.StringIO(text.decode())))
+    assert [r["mrr_at_end"] for r in table] == [str(m["mrr_at_end"]) for m in months["months"]]
+    for path in ("/months?from=2026-13", "/months?from=2026-05&to=2026-01",
+                 "/cohorts?metric=nps", "/months?format=xml"):  # fmt: skip
+        assert "error" in get_json(port, path, 400), path
 
     paying = sorted(a for a, acc in engine.ledger.accounts.items() if acc.mrr > 0)
     churned = sorted(

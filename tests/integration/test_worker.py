@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from agents.embedded.replay import replay_lines
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
+from agents.serving.tables import table_rows
+from models.outputs import CohortRow, MonthRow
 from models.settings import Settings
 from tests.support.workers import (
     Workers,
     message_total,
     read_all,
     redis_metrics,
+    redis_table,
     replayed,
     wait_for_figures,
     wait_until,
@@ -38,6 +43,18 @@ def test_two_workers_over_four_partitions_give_the_replay_figures(
     workers.start(1)
     workers.start(2)
     wait_for_figures(settings, expected, workers)
+    by_partitions = replay_lines(lines, settings, partitions=settings.topic_partitions)
+    tables: list[tuple[str, Sequence[MonthRow | CohortRow]]] = [
+        ("months", by_partitions.months()), ("cohorts", by_partitions.cohorts()),
+    ]  # fmt: skip
+    for name, rows in tables:
+        want = orjson.loads(table_rows(rows))
+        assert want, name
+
+        def written(name: str = name, want: Any = want) -> bool:
+            return bool(redis_table(settings, name) == want)
+
+        wait_until(written, f"the {name} table in Redis", tail=workers.tail)
 
     last: dict[str, Any] = {}
     currencies: dict[str, set[str | None]] = {}

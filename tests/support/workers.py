@@ -154,6 +154,16 @@ def redis_metrics(settings: Settings) -> dict[str, str]:
         client.close()
 
 
+def redis_table(settings: Settings, name: str) -> Any:
+    """The JSON rows of `{prefix}{name}` (`months`, `cohorts`), None when absent."""
+    client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        raw = client.get(f"{settings.redis_prefix}{name}")
+    finally:
+        client.close()
+    return None if raw is None else orjson.loads(raw)
+
+
 def message_total(metrics: dict[str, str]) -> int:
     return sum(int(metrics.get(k) or 0) for k in ("events", "duplicates", "dead_letters"))
 

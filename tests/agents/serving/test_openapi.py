@@ -9,7 +9,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from agents.worker.app import build_app
-from models.outputs import Snapshot
+from models.outputs import MonthRow, Snapshot
 from models.settings import Settings
 from state.history import SERIES_FIGURES
 
@@ -49,3 +49,8 @@ def test_snapshot_schema_lists_every_figure() -> None:
     properties = _spec()["components"]["schemas"]["Snapshot"]["properties"]
     assert list(properties) == list(Snapshot.model_fields)
     assert set(SERIES_FIGURES) <= set(properties)
+
+
+def test_month_row_schema_lists_every_field() -> None:
+    schema = _spec()["components"]["schemas"]["MonthRow"]
+    assert list(schema["properties"]) == list(MonthRow.model_fields) == schema["required"]
