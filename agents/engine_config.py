@@ -18,6 +18,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         reporting_currency=settings.reporting_currency,
         max_future_seconds=settings.max_future_seconds,
         dedupe_hours=settings.dedupe_hours,
+        history_days=settings.history_days,
         alert_rules=AlertRules(
             churned_critical_mrr=settings.alert_churned_critical_mrr,
             downgrade_ratio=settings.alert_downgrade_ratio,

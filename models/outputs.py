@@ -221,22 +221,33 @@ class MonthRow(_Output):
     mrr_at_start: Decimal
     """MRR at the end of the month before (0 before the first movement)."""
     new_mrr: Decimal
+    """MRR of the month's new accounts (first payments)."""
     new_customers: int
+    """Accounts that first paid in the month."""
     expansion_mrr: Decimal
+    """MRR added by the month's expansions."""
     expansion_count: int
     """Expansion movements (an account can expand more than once a month)."""
     contraction_mrr: Decimal
+    """MRR lost to the month's contractions."""
     contraction_count: int
+    """Contraction movements."""
     churned_mrr: Decimal
+    """MRR lost to the month's churns."""
     churned_customers: int
+    """Churn movements (accounts that stopped paying)."""
     reactivation_mrr: Decimal
+    """MRR of the accounts that paid again in the month."""
     reactivated_customers: int
+    """Reactivation movements."""
     net_new_mrr: Decimal
     """new + expansion + reactivation - contraction - churned."""
     mrr_at_end: Decimal
+    """MRR at the month's end: every movement dated up to it."""
     customers_at_start: int
     """Paying accounts at the end of the month before."""
     customers_at_end: int
+    """Paying accounts at the month's end."""
 
 
 class CohortRow(_Output):
@@ -250,6 +261,7 @@ class CohortRow(_Output):
     months_since: int
     """0 for the cohort's own month."""
     currency: str
+    """The reporting currency of `mrr`."""
     customers: int
     """Accounts of the cohort paying at the end of `month`."""
     customers_pct: Decimal | None

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """An event whose occurred_at is more than this after its record time is `future`."""
     dedupe_hours: int = Field(default=24, ge=0, le=24 * 366)
     """How long (stream time) activity and survey event ids are remembered as duplicates."""
+    history_days: int = Field(default=3660, ge=1, le=36600)
+    """How many closed days of every figure the history keeps (`replay --series`)."""
 
     alert_churned_critical_mrr: Decimal = Field(default=Decimal(500), ge=0)
     """`account_churned` is critical when the account's MRR before churning is at least this."""

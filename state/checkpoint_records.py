@@ -5,13 +5,15 @@ changed, and a compacted changelog keeps the newest value of each key, so both t
 cost of a checkpoint and the size of the changelog follow the change and the number
 of things (accounts, users, respondents), never the length of the event log.
 
-Keys: `meta` (the partition's scalars and its per-day buckets: O(kept days)),
-`a:{account}` (an account and its pending timers), `u:{user}` (a user's latest
-active day), `r:{respondent}` (latest answer), `s:{account}` (first signup day),
-`m:{month}` (a calendar month's movements and cohort cells: state/months.py),
-`b:{generation}.{n}` and `v:{generation}.{n}` (the billing and activity/survey ids
-first written by that checkpoint, `IDS_PER_RECORD` a record). A value of None
-deletes its key (a forgotten user, an expired id bucket). Values are plain JSON-able
+Keys: `meta` (the partition's scalars, its per-day buckets and its open history days:
+O(kept days)), `a:{account}` (an account and its pending timers), `u:{user}` (a user's
+latest active day, or [it, the bits of its earlier ones]), `r:{respondent}` (latest
+answer, then the earlier ones a closed day may need), `s:{account}` (first signup day),
+`h:{day}` (a final day of the history: state/day_history.py), `m:{month}` (a calendar
+month's movements and cohort cells: state/months.py), `b:{generation}.{n}` and
+`v:{generation}.{n}` (the billing and activity/survey ids first written by that
+checkpoint, `IDS_PER_RECORD` a record). A value of None deletes its key (a forgotten
+user, an expired id bucket, a history day past `history_days`). Values are plain JSON-able
 data; how they are stored and made atomic is the worker's
 (agents/worker/checkpoints.py).
 """
@@ -22,19 +24,21 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final
 
+from state.activity import stored_to_packed
 from state.alerts import DayClose
-from state.clock import US_PER_DAY
 from state.codec import (
     ACCOUNT_FIELDS,
     bucket_from_json,
     bucket_to_json,
     days_to_json,
+    history_to_json,
+    restore_history,
     set_account_fields,
 )
 from state.config import EngineConfig
+from state.day_rows import DaySides
 from state.engine import Engine
 from state.mrr import Account
-from state.nps import NpsDay
 from state.timers import Timer, TimerKind
 
 FORMAT: Final = 1
@@ -65,6 +69,7 @@ def _meta(engine: Engine, generation: int) -> dict[str, Any]:
         "movement_days": days_to_json(ledger.days, bucket_to_json),
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
         "timer_seq": engine.timers.seq,
+        "history": history_to_json(engine.history) | {"final": []},
     }
 
 
@@ -74,12 +79,18 @@ def changed_records(engine: Engine, generation: int, **meta: Any) -> list[Record
     the engine's change sets: call once per checkpoint, and write all of what it returns."""
     records: list[Record] = [(f"a:{a}", _account(engine, a)) for a in engine.touched]
     engine.touched = set()
-    day_of = engine.activity.day_of
-    records += [(f"u:{user}", day_of.get(user)) for user in engine.activity.changed]
-    engine.activity.changed = set()
-    latest = engine.nps.latest
-    records += [(f"r:{r}", _answer(latest.get(r))) for r in engine.nps.changed]
-    engine.nps.changed = set()
+    activity, nps = engine.activity, engine.nps
+    records += [(f"u:{user}", activity.stored(user)) for user in activity.changed]
+    activity.changed = set()
+    records += [(f"r:{r}", nps.stored(r)) for r in nps.changed]
+    nps.changed = set()
+    history = engine.history
+    final = history.final
+    records += [
+        (f"h:{day}", None if day not in final else final[day].to_list())
+        for day in sorted(history.changed)
+    ]
+    history.changed = set()
     first = engine.signups.day_of
     records += [(f"s:{a}", first.get(a)) for a in engine.signups.changed]
     engine.signups.changed = set()
@@ -101,7 +112,8 @@ def changed_records(engine: Engine, generation: int, **meta: Any) -> list[Record
 def all_records(engine: Engine, generation: int, **meta: Any) -> list[Record]:
     """Every record of the engine (a first checkpoint in this form), as `generation`."""
     engine.touched = set(engine.ledger.accounts)
-    engine.activity.changed = set(engine.activity.day_of)
+    engine.activity.changed = set(engine.activity.active)
+    engine.history.changed = set(engine.history.final)
     engine.nps.changed = set(engine.nps.latest)
     engine.signups.changed = set(engine.signups.day_of)
     engine.months.changed = set(engine.months.months)
@@ -113,16 +125,13 @@ def _records_for(ids: int) -> int:
     return -(-ids // IDS_PER_RECORD)
 
 
-def _answer(answer: tuple[int, int] | None) -> list[int] | None:
-    return None if answer is None else [answer[0], answer[1]]
-
-
 def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engine:
     """The engine whose `changed_records` were `records` (each key's newest value)."""
     engine = Engine(config)
     meta: dict[str, Any] | None = None
     users: dict[str, int] = {}
-    answers: dict[str, tuple[int, int]] = {}
+    answers: dict[str, list[int]] = {}
+    final: dict[int, DaySides] = {}
     first_signups: dict[str, int] = {}
     buckets: dict[tuple[int, int], tuple[list[Any], list[Any]]] = {}
     timers: list[Timer] = []
@@ -132,7 +141,7 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
             continue
         kind, _, name = key.partition(":")
         if kind == "u":
-            users[name] = value
+            users[name] = stored_to_packed(value)
         elif kind == "a":
             mrr, *fields, pending = value
             account = Account(mrr=Decimal(mrr))
@@ -140,11 +149,13 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
             ledger.accounts[name] = account
             timers += [(at, seq, TimerKind(k), name) for at, seq, k in pending]
         elif kind == "r":
-            answers[name] = (value[0], value[1])
+            answers[name] = value
         elif kind == "s":
             first_signups[name] = value
         elif kind == "m":
             engine.months.restore_month(int(name), value)
+        elif kind == "h":
+            final[int(name)] = DaySides.from_list(value)
         elif kind in ("b", "v"):
             number, _, n = name.partition(".")
             pair = buckets.setdefault((int(number), int(n)), ([], []))
@@ -167,12 +178,10 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
     kept_from, nps_kept_from = engine.kept_from()
     engine.activity.restore(users, kept_from)
     engine.signups.restore(first_signups, kept_from)
-    nps = engine.nps
-    for respondent, (at, score) in answers.items():
-        nps.latest[respondent] = (at, score)
-        day = at // US_PER_DAY
-        if day >= nps_kept_from:
-            nps.by_day.setdefault(day, NpsDay()).add(score, 1)
+    for respondent, value in answers.items():
+        engine.nps.restore(respondent, value, nps_kept_from)
+    restore_history(engine, meta.get("history"))
+    engine.history.final = final
     by_generation: dict[int, tuple[list[Any], list[Any]]] = {}
     for generation, part in sorted(buckets):
         billing, volume = by_generation.setdefault(generation, ([], []))

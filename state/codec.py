@@ -13,16 +13,19 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from state.activity import stored_to_packed
 from state.aggregate import PartitionView
 from state.alerts import DayClose
-from state.clock import US_PER_DAY
 from state.config import EngineConfig
+from state.day_history import DayHistory
+from state.day_rows import DaySides
 from state.engine import Engine
 from state.figures import Partial
 from state.months import CohortMonth, MonthMovements
 from state.mrr import Account, CohortMovements, DayMovements
 from state.nps import NpsDay
 from state.people import person_key
+from state.tally import Tally
 from state.timers import TimerKind
 
 FORMAT = 3
@@ -158,8 +161,8 @@ def engine_to_json(engine: Engine) -> Json:
             for account_id, a in ledger.accounts.items()
         },
         "movement_days": days_to_json(ledger.days, bucket_to_json),
-        "users": sorted([user, day] for user, day in engine.activity.day_of.items()),
-        "respondents": sorted([r, at, score] for r, (at, score) in engine.nps.latest.items()),
+        "users": sorted([user, engine.activity.stored(user)] for user in engine.activity.active),
+        "respondents": sorted([r, *(engine.nps.stored(r) or ())] for r in engine.nps.latest),
         "first_signups": engine.signups.day_of,
         "seen_billing": [[k, engine.seen.billing[k]] for k in engine.seen.billing_arrivals],
         "seen_volume": engine.seen.volume_entries(engine.id_horizons()[1]),
@@ -167,7 +170,29 @@ def engine_to_json(engine: Engine) -> Json:
         "timer_seq": engine.timers.seq,
         "day_closes": [[day, *close] for day, close in engine.day_closes.items()],
         "months": engine.months.to_json(),
+        "history": history_to_json(engine.history),
     }
+
+
+def history_to_json(history: DayHistory) -> Json:
+    return {
+        "first_day": history.first_day,
+        "open": [[day, t.to_list()] for day, t in sorted(history.open.items())],
+        "final": [[day, row.to_list()] for day, row in sorted(history.final.items())],
+    }
+
+
+def restore_history(engine: Engine, raw: Json | None) -> None:
+    """The history `history_to_json` gave (in place: the books share its open days); state
+    written before there was a history starts one at its stream day."""
+    history = engine.history
+    if raw is None:
+        history.first_day = engine.day
+        return
+    history.first_day = raw["first_day"]
+    history.open.clear()
+    history.open.update({day: Tally.from_list(t) for day, t in raw["open"]})
+    history.final = {day: DaySides.from_list(row) for day, row in raw.get("final", ())}
 
 
 def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
@@ -193,12 +218,9 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
         ledger.accounts[account_id] = account
     ledger.days = {day: bucket_from_json(b) for day, b in raw["movement_days"]}
     kept_from, nps_kept_from = engine.kept_from()
-    engine.activity.restore({user: day for user, day in raw["users"]}, kept_from)
-    for respondent, at, score in raw["respondents"]:
-        engine.nps.latest[respondent] = (at, score)
-        day = at // US_PER_DAY
-        if day >= nps_kept_from:
-            engine.nps.by_day.setdefault(day, NpsDay()).add(score, 1)
+    engine.activity.restore({user: stored_to_packed(v) for user, v in raw["users"]}, kept_from)
+    for respondent, *answers in raw["respondents"]:
+        engine.nps.restore(respondent, answers, nps_kept_from)
     engine.signups.restore(dict(raw["first_signups"]), kept_from)
     for key, day in raw["seen_billing"]:
         engine.seen.add_billing(key, day)
@@ -209,5 +231,6 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     )
     engine.day_closes = {day: DayClose(*close) for day, *close in raw["day_closes"]}
     engine.months.restore(raw.get("months", []))
+    restore_history(engine, raw.get("history"))
     engine.restore_day()
     return engine

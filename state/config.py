@@ -38,12 +38,16 @@ class EngineConfig:
     """An event more than this after its recorded time is a dead letter (`future`)."""
     dedupe_hours: int = 24
     """Activity and survey ids are remembered for this long of stream time."""
+    history_days: int = 3660
+    """Closed days of every figure kept in the history (state/day_history.py)."""
 
     def __post_init__(self) -> None:
         if self.window_days < 1 or self.nps_window_days < 1:
             raise ValueError("windows must be at least one day")
         if self.lateness_days < 0 or self.lapse_grace_days < 0:
             raise ValueError("lateness and grace must not be negative")
+        if self.history_days < 1:
+            raise ValueError("history_days must be at least 1")
         if self.max_future_seconds < 0 or self.dedupe_hours < 0:
             raise ValueError("max_future_seconds and dedupe_hours must not be negative")
         rates = {code: Decimal(str(rate)) for code, rate in self.fx_rates.items()}

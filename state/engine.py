@@ -23,18 +23,31 @@ from models.events import (
     Survey,
 )
 from models.outputs import ChurnAlert
-from state.activity import activity_book
+from state.activity import ActivityBook
 from state.alerts import DayClose, day_close
 from state.clock import ONE_US, US_PER_DAY, US_PER_SECOND, day_to_date, days, iso_utc
 from state.config import EngineConfig
+from state.day_history import DayHistory
+from state.day_rows import DaySides
 from state.dedupe import SeenIds, event_key
 from state.event_rules import EventRules
-from state.figures import Group, Partial, Value, figures_at
+from state.figures import (
+    Group,
+    Partial,
+    Value,
+    activity_counts,
+    figures_at,
+    mrr_sums,
+    nps_counts,
+    signup_count,
+)
+from state.history import rewound
 from state.months import MonthBook
 from state.mrr import Change, MrrBook
 from state.nps import NpsBook
 from state.outcome import LATE, Outcome, Status
 from state.signups import signup_book
+from state.tally import Tally
 from state.timers import TimerQueue
 
 FUTURE: Final = Rejection(
@@ -72,6 +85,7 @@ class Engine(EventRules):
         "dead_letters",
         "duplicates",
         "events",
+        "history",
         "ledger",
         "months",
         "nps",
@@ -97,8 +111,11 @@ class Engine(EventRules):
         self._quiet_after = max(config.window_days, config.nps_window_days)
         self.ledger = MrrBook()
         self.months = MonthBook()
-        self.activity = activity_book()
-        self.nps = NpsBook()
+        self.history = DayHistory(config.history_days)
+        self.activity = ActivityBook(
+            config.window_days, config.window_days + config.lateness_days, self.history.open
+        )
+        self.nps = NpsBook(config.nps_window_days, self.history.open)
         self.signups = signup_book()
         self.seen = SeenIds(self._dedupe)
         self.timers = TimerQueue()
@@ -161,8 +178,10 @@ class Engine(EventRules):
         day = at // US_PER_DAY
         changed = Group.COUNTERS
         if now is None or at > now:
-            if self._day is not None and day > self._day:
-                self._close_days_before(day)
+            if now is None:
+                self.history.first_day = day
+            elif day > self._day:  # type: ignore[operator]
+                self._close_days_before(day, 1)
             self.stream_time = now = at
             if at - self._dedupe >= seen.volume_forget_at:
                 seen.forget_volume_through(at - self._dedupe)
@@ -190,7 +209,7 @@ class Engine(EventRules):
         if now is not None and moment <= now:
             return Outcome(Status.APPLIED, 0)
         if self._day is not None and moment // US_PER_DAY > self._day:
-            self._close_days_before(moment // US_PER_DAY)
+            self._close_days_before(moment // US_PER_DAY, 0)
         self.stream_time = moment
         self.seen.forget_volume_through(moment - self._dedupe)
         changed = 0
@@ -272,32 +291,92 @@ class Engine(EventRules):
     def _forget_old_days(self, today: int) -> None:
         self._day = today
         kept_from, nps_kept_from = self.kept_from()
+        self._finalize_days_before(today - self._lateness_days - 1)
         self.ledger.forget_days_before(kept_from)
         self.activity.forget_days_before(kept_from)
         self.signups.forget_days_before(kept_from)
         self.nps.forget_days_before(nps_kept_from)
         self.seen.forget_billing_before(today - self._lateness_days)
 
-    def _close_days_before(self, day: int) -> None:
-        """Record the close of each day before `day`, after the timers due within it fired.
+    def _finalize_days_before(self, day: int) -> None:
+        """Open days before `day` are past the lateness: their rows become final, while the
+        buckets they read from are still kept."""
+        history = self.history
+        closing = sorted(d for d in history.open if d < day)
+        if closing:
+            part = self.partial()
+            for closed in closing:
+                history.finalize(closed, self._sides_at(part, closed, history.open[closed]))
+        history.forget_before(day - self.config.history_days)
+
+    def _sides_at(self, part: Partial, day: int, tally: Tally) -> DaySides:
+        """A closed day's sides: MRR and signups from the kept buckets (the state rewound
+        to the end of `day`), activity, NPS and counters from its tally."""
+        window = self.windows.window_days
+        return DaySides(
+            mrr_sums([rewound(part, day)], day, window),
+            signup_count([part], day, window),
+            Tally(*tally.to_list()),
+        )
+
+    def day_sides(self) -> dict[int, DaySides]:
+        """Every day's sides this partition has: final rows, open days, and today as it
+        stands (a day without a row has the row of the last day before it)."""
+        rows = dict(self.history.final)
+        today = self.day
+        if today is None:
+            return rows
+        part = self.partial()
+        for day, tally in self.history.open.items():
+            rows[day] = self._sides_at(part, day, tally)
+        rows[today] = self._sides_at(part, today, self._tally(part, today, 0))
+        return rows
+
+    def _tally(self, part: Partial, day: int, counted: int) -> Tally:
+        windows = self.windows
+        return Tally(
+            *activity_counts([part], day, windows.window_days),
+            *nps_counts([part], day, windows.nps_window_days),
+            self.events - counted, self.duplicates, self.dead_letters,
+        )  # fmt: skip
+
+    def _close_days_before(self, day: int, counted: int) -> None:
+        """Record the close of each day before `day`, after the timers due within it fired,
+        and its tally (`counted`: the message now being applied, already in `events`, is
+        not the closed day's).
 
         METRICS.md "Gaps": once every kept bucket is out of both windows, the close
         cannot change until the next timer falls due, so those days are skipped: a
-        jump of stream time costs the kept days and the timers, not the gap's length.
+        jump of stream time costs the kept days and the timers, not the gap's length. A
+        skipped day has no row of its own; those the lateness still reaches get a copy of
+        the last one, for late events to revise.
         """
         assert self._day is not None and self.stream_time is not None
         closing = self._day
+        open_rows = self.history.open
+        tally = None
         while closing < day:
             self._fire_due(until=(closing + 1) * US_PER_DAY - 1)
-            close = day_close([self.partial()], closing, self.windows)
+            part = self.partial()
+            close = day_close([part], closing, self.windows)
             if close != self._last_close:
                 self.day_closes[closing] = self._last_close = close
+            tally = open_rows[closing] = self._tally(part, closing, counted)
             closing += 1
-            if closing < day and closing > self._latest_bucket_day() + self._quiet_after:
+            if closing < day and closing > self._quiet_from():
                 heap = self.timers.heap
                 next_timer_day = heap[0][0] // US_PER_DAY if heap else day
-                closing = max(closing, min(next_timer_day, day))
+                skipped_to = max(closing, min(next_timer_day, day))
+                for skipped in range(max(closing, day - self._lateness_days - 1), skipped_to):
+                    open_rows[skipped] = Tally(*tally.to_list())
+                closing = skipped_to
 
-    def _latest_bucket_day(self) -> int:
-        """The last day with movements or survey answers (what the day closes read)."""
-        return max(max(self.ledger.days, default=-(10**9)), max(self.nps.by_day, default=-(10**9)))
+    def _quiet_from(self) -> int:
+        """The last day any figure still moves on without an event: after it every kept
+        bucket is out of its window (what the day closes and the tallies read)."""
+        never = -(10**9)
+        ledger_nps = max(max(self.ledger.days, default=never), max(self.nps.by_day, default=never))
+        people = max(
+            max(self.activity.by_day, default=never), max(self.signups.by_day, default=never)
+        )
+        return max(ledger_nps + self._quiet_after, people + self.windows.window_days)

@@ -22,7 +22,7 @@ from models.events import (
     Survey,
 )
 from models.outputs import ChurnAlert
-from state.activity import User
+from state.activity import ActivityBook
 from state.alerts import AlertRules, DayClose
 from state.clock import US_PER_DAY, add_interval, to_micros
 from state.day_index import DayIndex
@@ -48,7 +48,8 @@ class EventRules:
 
     ledger: MrrBook
     months: MonthBook
-    activity: DayIndex[User]
+    activity: ActivityBook
+    _day: int | None
     nps: NpsBook
     signups: DayIndex[str]
     timers: TimerQueue
@@ -209,12 +210,14 @@ class EventRules:
         if prefix is None:
             prefix = account.person_prefix = person_prefix(event.account_id)
         return (
-            Group.ACTIVITY if self.activity.record(prefix + event.user_id, at // US_PER_DAY) else 0
+            Group.ACTIVITY
+            if self.activity.record(prefix + event.user_id, at // US_PER_DAY, self._day)  # type: ignore[arg-type]
+            else 0
         )
 
     def _survey(self, event: Survey, at: int) -> int:
         respondent = person_key(event.account_id, event.user_id)
-        if not self.nps.respond(respondent, at, at // US_PER_DAY, event.score):
+        if not self.nps.respond(respondent, at, at // US_PER_DAY, event.score, self._day):  # type: ignore[arg-type]
             return 0
         account = self.ledger.account(event.account_id)
         if account.last_score_at is None or at >= account.last_score_at:

@@ -104,7 +104,9 @@ def _days(last: int, count: int) -> range:
 
 
 @dataclass(slots=True)
-class _MrrSums:
+class MrrSums:
+    """The additive sides of the MRR figures at a day: partitions' sums add up."""
+
     mrr: Decimal
     paying: int
     new: Decimal
@@ -124,8 +126,24 @@ class _MrrSums:
     def customers_at_start(self) -> int:
         return self.paying - self.new_count - self.reactivated_count + self.churned_count
 
+    def add(self, other: MrrSums) -> None:
+        self.mrr += other.mrr
+        self.paying += other.paying
+        self.new += other.new
+        self.expansion += other.expansion
+        self.contraction += other.contraction
+        self.churned += other.churned
+        self.reactivation += other.reactivation
+        self.new_count += other.new_count
+        self.churned_count += other.churned_count
+        self.reactivated_count += other.reactivated_count
+        self.cohort_expansion += other.cohort_expansion
+        self.cohort_contraction += other.cohort_contraction
+        self.cohort_churned += other.cohort_churned
+        self.cohort_churned_count += other.cohort_churned_count
 
-def _mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> _MrrSums:
+
+def mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> MrrSums:
     mrr = sum((p.mrr for p in parts), ZERO)
     paying = sum(p.paying for p in parts)
     new = expansion = contraction = churned = reactivation = ZERO
@@ -154,7 +172,7 @@ def _mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> _MrrSum
                         cohort_contraction += cohort.contraction
                         cohort_churned += cohort.churned
                         cohort_churned_count += cohort.churned_count
-    return _MrrSums(
+    return MrrSums(
         mrr, paying, new, expansion, contraction, churned, reactivation, new_count,
         churned_count, reactivated_count, cohort_expansion, cohort_contraction, cohort_churned,
         cohort_churned_count,
@@ -164,7 +182,7 @@ def _mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> _MrrSum
 def churn_counts(parts: Sequence[Partial], day: int | None, window: int) -> tuple[int, int]:
     """The two sides of `customer_churn_rate` (churned starting customers, customers at
     start); unlike the rate they add up across partitions."""
-    sums = _mrr_sums(parts, day, window)
+    sums = mrr_sums(parts, day, window)
     return sums.cohort_churned_count, sums.customers_at_start
 
 
@@ -178,7 +196,10 @@ def nps_score(promoters: int, detractors: int, responses: int) -> Decimal | None
 
 
 def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
-    m = _mrr_sums(parts, day, window)
+    return mrr_figures_of(mrr_sums(parts, day, window))
+
+
+def mrr_figures_of(m: MrrSums) -> dict[str, Value]:
     mrr, paying = m.mrr, m.paying
     new, expansion, contraction = m.new, m.expansion, m.contraction
     churned, reactivation = m.churned, m.reactivation
@@ -190,8 +211,11 @@ def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
     customers_at_start = m.customers_at_start
     churn_ratio = _ratio(cohort_churned_count, customers_at_start)
     arpa = _EXACT.divide(mrr, Decimal(paying)) if paying else None
-    clv = (
-        _EXACT.divide(_EXACT.multiply(arpa, _HUNDRED), churn_ratio)
+    clv = (  # arpa / churn rate, as one division: a tie rounds half to even exactly
+        _EXACT.divide(
+            _EXACT.multiply(mrr, Decimal(customers_at_start)),
+            Decimal(paying * cohort_churned_count),
+        )
         if arpa is not None and churn_ratio
         else None
     )
@@ -226,6 +250,11 @@ def mrr_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
 
 
 def activity_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
+    return activity_figures_of(*activity_counts(parts, day, window))
+
+
+def activity_counts(parts: Sequence[Partial], day: int | None, window: int) -> tuple[int, int, int]:
+    """(DAU, WAU, MAU) at `day`: users by their latest active day."""
     dau = wau = mau = 0
     if day is not None:
         for part in parts:
@@ -238,6 +267,10 @@ def activity_figures(parts: Sequence[Partial], day: int | None, window: int) -> 
                     wau += users
                     if d == day:
                         dau += users
+    return dau, wau, mau
+
+
+def activity_figures_of(dau: int, wau: int, mau: int) -> dict[str, Value]:
     stickiness = _EXACT.divide(Decimal(dau), Decimal(mau)) if mau else ZERO
     return {"dau": dau, "wau": wau, "mau": mau, "stickiness": _round(stickiness, _RATIO)}
 
@@ -258,6 +291,11 @@ def nps_margin(promoters: int, detractors: int, responses: int) -> Decimal | Non
 
 
 def nps_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
+    return nps_figures_of(*nps_counts(parts, day, window))
+
+
+def nps_counts(parts: Sequence[Partial], day: int | None, window: int) -> tuple[int, int, int]:
+    """(promoters, passives, detractors) at `day`: respondents by their latest answer."""
     promoters = passives = detractors = 0
     if day is not None:
         for part in parts:
@@ -268,6 +306,10 @@ def nps_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
                     promoters += bucket.promoters
                     passives += bucket.passives
                     detractors += bucket.detractors
+    return promoters, passives, detractors
+
+
+def nps_figures_of(promoters: int, passives: int, detractors: int) -> dict[str, Value]:
     responses = promoters + passives + detractors
     return {
         "nps": nps_score(promoters, detractors, responses),
@@ -280,12 +322,16 @@ def nps_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[
 
 
 def signup_figures(parts: Sequence[Partial], day: int | None, window: int) -> dict[str, Value]:
+    return {"signups": signup_count(parts, day, window)}
+
+
+def signup_count(parts: Sequence[Partial], day: int | None, window: int) -> int:
     signups = 0
     if day is not None:
         for part in parts:
             by_day = part.signup_days
             signups += sum(by_day.get(d, 0) for d in _days(day, window))
-    return {"signups": signups}
+    return signups
 
 
 def counter_figures(parts: Sequence[Partial]) -> dict[str, Value]:

@@ -78,7 +78,7 @@ def writer(stack: ExitStack, path: str | None) -> Callable[[Record], None] | Non
 
 def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
     """One JSON line per account: `{"account_id": ..., ...its read-model row}`."""
-    _write_text(
+    write_text(
         path,
         "".join(
             dumps({"account_id": account_id, **view.model_dump()}) + "\n"
@@ -89,14 +89,14 @@ def write_accounts(path: str, accounts: Mapping[str, AccountView]) -> None:
 
 def write_csv(path: str, rows: Sequence[BaseModel], columns: Sequence[str]) -> None:
     """`rows` as CSV with a header of `columns` (models/csvout.py)."""
-    _write_text(path, csv_text([row.model_dump() for row in rows], columns))
+    write_text(path, csv_text([row.model_dump() for row in rows], columns))
 
 
 def write_json(path: str, value: Any) -> None:
-    _write_text(path, dumps(value) + "\n")
+    write_text(path, dumps(value) + "\n")
 
 
-def _write_text(path: str, text: str) -> None:
+def write_text(path: str, text: str) -> None:
     """`text` to `path` (`-` = stdout); an unwritable path is a usage error, not a traceback."""
     if path == "-":
         sys.stdout.write(text)

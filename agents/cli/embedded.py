@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from agents.cli.common import (
     write_accounts,
     write_csv,
     write_json,
+    write_text,
     writer,
 )
 from agents.cli.progress import Progress
@@ -44,6 +46,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         write_json(args.snapshot, engine.snapshot())
         if args.accounts:
             write_accounts(args.accounts, engine.accounts())
+        if args.series:
+            _write_lines(args.series, engine.series())
         if args.months:
             write_csv(args.months, engine.months(), list(MonthRow.model_fields))
         if args.cohorts:
@@ -57,6 +61,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _write_lines(path: str, rows: Sequence[Mapping[str, object]]) -> None:
+    write_text(path, "".join(dumps(row) + "\n" for row in rows))
 
 
 def _configured_topics(settings: Settings) -> dict[object, str]:

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--accounts", metavar="ACCOUNTS.jsonl", help="write every account's read-model row"
     )
     replay.add_argument(
+        "--series",
+        metavar="OUT.jsonl",
+        help="write every day's figures as they stand at its end, one JSON object a day",
+    )
+    replay.add_argument(
         "--months",
         metavar="OUT.csv",
         help="write the monthly MRR movements table (start, the five movements, end)",

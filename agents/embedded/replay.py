@@ -32,6 +32,8 @@ from models.outputs import (
 from models.replay_line import good_line_validator, parse_line
 from models.settings import Settings
 from state.aggregate import Aggregator, view_of
+from state.clock import day_to_date
+from state.day_rows import daily_sides
 from state.engine import Engine
 from state.figures import Group, Value
 from state.outcome import Outcome, Status
@@ -95,6 +97,21 @@ class Replay:
 
     def cohorts(self) -> list[CohortRow]:
         return self._aggregate().cohorts()
+
+    def series(self) -> list[dict[str, Value | str]]:
+        """One row per day, oldest first: `day`, `currency` and every figure as it stands
+        at the end of that day (today: as it stands now); at most `history_days` of them."""
+        aggregator = self._aggregate()
+        last = aggregator.day
+        firsts = [e.history.first_day for e in self.engines if e.history.first_day is not None]
+        if last is None or not firsts:
+            return []
+        first = max(min(firsts), last - self.engines[0].config.history_days + 1)
+        currency = aggregator.currency
+        return [
+            {"day": day_to_date(day).isoformat(), "currency": currency, **sides.figures()}
+            for day, sides in daily_sides([e.day_sides() for e in self.engines], first, last)
+        ]
 
     def accounts(self) -> dict[str, AccountView]:
         """Every account's read-model row (`growth:account:{id}`), by account id."""

@@ -28,7 +28,7 @@ users of small), takes it out.
    records and bytes (keys and values) it is given. The checkpoints are incremental:
    each writes what changed since the previous one. At each 10 %: events/s of the
    segment, VmRSS, users and remembered ids. At the end: users
-   (`len(engine.activity.day_of)`), accounts, remembered ids (`len(engine.seen)`), RSS
+   (`len(engine.activity.active)`), accounts, remembered ids (`len(engine.seen)`), RSS
    and its peak, RSS per user, the dict's keys and bytes, `restore(0, config, dict)`
    timed (and checked: same events, users, ids and MRR as the live engine), then one
    full write (`state.write_all = True`, `write_checkpoint` again), timed: the cost of

@@ -127,7 +127,7 @@ def feed(world: World, label: str, config: Any, store: CountingStore) -> tuple[A
         segment = {
             "percent": index * 100 // SEGMENTS, "events": fed - start, "feed_seconds": rnd(seconds),
             "events_per_s": round((fed - start) / seconds), "rss_bytes": rss,
-            "users": len(engine.activity.day_of), "remembered_ids": len(engine.seen),
+            "users": len(engine.activity.active), "remembered_ids": len(engine.seen),
             "checkpoint": checkpoint,
         }  # fmt: skip
         segments.append(segment)
@@ -142,7 +142,7 @@ def feed(world: World, label: str, config: Any, store: CountingStore) -> tuple[A
 
 def end_figures(engine: Any, store: CountingStore, rss_start: int) -> dict[str, Any]:
     kb = status_kb()
-    users = len(engine.activity.day_of)
+    users = len(engine.activity.active)
     rss_end = kb.get("VmRSS", 0) * 1024
     store_memory = store.memory_estimate()
     return {

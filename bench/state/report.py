@@ -73,7 +73,7 @@ def engine_report(engine: dict[str, Any]) -> list[str]:
         ends[name] = end
     lines += ["", "At the end of the stream:", ""]
     lines += _figures(ends, [
-        ("events", "events", 1, 0), ("users `len(activity.day_of)`", "users", 1, 0),
+        ("events", "events", 1, 0), ("users `len(activity.active)`", "users", 1, 0),
         ("accounts `len(ledger.accounts)`", "accounts", 1, 0),
         ("remembered ids `len(seen)`", "remembered_ids", 1, 0),
         ("survey respondents", "respondents", 1, 0),

@@ -97,6 +97,7 @@ __all__ = [
     "OracleConfig",
     "kafka_partition",
     "oracle_accounts",
+    "oracle_partitions",
     "oracle_snapshot",
     "oracle_timelines",
 ]
@@ -154,6 +155,11 @@ class _Partition:
     active_days: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     latest_response: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     first_signup: dict[str, int] = field(default_factory=dict)
+    # what the daily history is computed from (oracle_series.py)
+    responses: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
+    # (first day, last day, counters): the days W left at once, and the counters then
+    day_counters: list[tuple[int, int, tuple[int, int, int]]] = field(default_factory=list)
+    first_day: int | None = None
 
     # ---- per message: METRICS.md "Order of work", D3-D6
 
@@ -173,12 +179,22 @@ class _Partition:
         if self._is_duplicate(event):  # (4)
             self.duplicates += 1
             return
+        self._close_days(event.t)
         self.events += 1
         self.W = event.t if self.W is None else max(self.W, event.t)  # (5)
         self.seen[(event.event_id, event.account_id)] = _Seen(event.kind, day_of(event.t), self.W)
         self._fire_due_timers()  # (6)
         self._apply(event)  # (7)
         self._fire_due_timers()  # D4: what the event itself made due
+
+    def _close_days(self, t: int) -> None:
+        """Before W moves to `t`: the counters of every day it leaves, as they stand."""
+        if self.W is None:
+            self.first_day = day_of(t)
+            return
+        if day_of(t) > day_of(self.W):
+            counters = (self.events, self.duplicates, self.dead_letters)
+            self.day_counters.append((day_of(self.W), day_of(t) - 1, counters))
 
     def _is_duplicate(self, event: Event) -> bool:
         seen = self.seen.get((event.event_id, event.account_id))
@@ -195,6 +211,7 @@ class _Partition:
     def follow(self, stream_time: int) -> None:
         """End of the file: move to the global stream time, fire what is due."""
         assert self.W is None or stream_time >= self.W
+        self._close_days(stream_time)
         self.W = stream_time
         self._fire_due_timers()
 
@@ -268,6 +285,7 @@ class _Partition:
                 account.last_active = event.t
         elif event.kind == "survey":
             respondent = (event.account_id, event.user_id)
+            self.responses.setdefault(respondent, []).append((event.t, event.score))
             latest = self.latest_response.get(respondent)
             if latest is None or event.t >= latest[0]:  # D17: it becomes the latest
                 self.latest_response[respondent] = (event.t, event.score)
@@ -392,6 +410,13 @@ def oracle_snapshot(
     first-of-its-id event counts in `dead_letters` or `duplicates`.
     """
     return figures(_totals(_run(lines, config)), config)
+
+
+def oracle_partitions(
+    lines: Iterable[bytes | str], config: OracleConfig = DEFAULT_CONFIG
+) -> list[_Partition]:
+    """Replay `lines`: every partition's simulation, after the end-of-file follow."""
+    return _run(lines, config)
 
 
 def oracle_timelines(

@@ -36,7 +36,7 @@ def test_the_engine_keys_its_users_as_person_key_does() -> None:
     """The engine builds activity keys from the prefix it keeps on the account."""
     engine = Engine(EngineConfig(fx_rates={"USD": Decimal(1)}))
     feed(engine, [active("a:1", "u", 0), active("a:1", "v", 0), active("b", "u", 1)])
-    assert set(engine.activity.day_of) == {
+    assert set(engine.activity.active) == {
         person_key("a:1", "u"),
         person_key("a:1", "v"),
         person_key("b", "u"),
