@@ -108,6 +108,7 @@ def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
             dict(partial.nps_days), lambda d: [d.promoters, d.passives, d.detractors]
         ),
         "signup_days": days_to_json(dict(partial.signup_days), int),
+        "tallies": days_to_json(dict(partial.tallies), Tally.to_list),
         "months": months_to_json(partial.months),
         "cohorts": cohorts_to_json(partial.cohorts),
         "events": partial.events,
@@ -125,6 +126,7 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
         activity_days={day: count for day, count in raw["activity_days"]},
         nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
         signup_days={day: count for day, count in raw["signup_days"]},
+        tallies={day: Tally.from_list(t) for day, t in raw.get("tallies", ())},
         months={month: MonthMovements.from_list(b) for month, b in raw.get("months", ())},
         cohorts=cohorts_from_json(raw.get("cohorts", [])),
         events=raw["events"],

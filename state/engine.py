@@ -37,11 +37,9 @@ from state.figures import (
     Value,
     activity_counts,
     figures_at,
-    mrr_sums,
     nps_counts,
-    signup_count,
 )
-from state.history import rewound
+from state.history import partial_sides
 from state.months import MonthBook
 from state.mrr import Change, MrrBook
 from state.nps import NpsBook
@@ -265,6 +263,7 @@ class Engine(EventRules):
             activity_days=self.activity.by_day,
             nps_days=self.nps.by_day,
             signup_days=self.signups.by_day,
+            tallies=self.history.open,
             months=self.months.months,
             cohorts=self.months.cohorts,
             events=self.events,
@@ -312,12 +311,7 @@ class Engine(EventRules):
     def _sides_at(self, part: Partial, day: int, tally: Tally) -> DaySides:
         """A closed day's sides: MRR and signups from the kept buckets (the state rewound
         to the end of `day`), activity, NPS and counters from its tally."""
-        window = self.windows.window_days
-        return DaySides(
-            mrr_sums([rewound(part, day)], day, window),
-            signup_count([part], day, window),
-            Tally(*tally.to_list()),
-        )
+        return partial_sides(part, day, self.windows, tally)
 
     def day_sides(self) -> dict[int, DaySides]:
         """Every day's sides this partition has: final rows, open days, and today as it

@@ -17,6 +17,7 @@ from state.money import ZERO
 from state.months import CohortMonth, MonthMovements
 from state.mrr import DayMovements
 from state.nps import NpsDay
+from state.tally import Tally
 
 Value = Decimal | int | None
 
@@ -71,6 +72,8 @@ class Partial:
     activity_days: Mapping[int, int]
     nps_days: Mapping[int, NpsDay]
     signup_days: Mapping[int, int]
+    tallies: Mapping[int, Tally]
+    """The closed days inside the lateness: activity, NPS and counters (state/tally.py)."""
     months: Mapping[int, MonthMovements]
     cohorts: Mapping[int, Mapping[int, CohortMonth]]
     events: int

@@ -1,16 +1,19 @@
-"""The figures of past days, where the partial states can say exactly what they were.
+"""The figures of past days, exactly, from partial states (the worker's series).
 
 Late events (up to the allowed lateness behind stream time) can still change
-earlier days, so the daily series are recomputed for those days, but only for
-the figures whose past value the partials hold exactly:
+earlier days, so the daily series are recomputed for those days from what each
+partial holds for them:
 
-- MRR figures: the partials hold the current MRR and paying count plus every
-  movement by day (kept for window + lateness + 1 days), so the state at the end
-  of day D is the current one minus the movements dated after D (`rewound`);
-- signups: an account's first signup day never moves later, so its count is exact.
+- MRR figures: the current MRR and paying count plus every movement by day (kept
+  for window + lateness + 1 days), so the state at the end of day D is the current
+  one minus the movements dated after D (`rewound`);
+- signups: an account's first signup day never moves later, so its count is exact;
+- activity, NPS and the counters: the tally each closed day inside the lateness keeps
+  and late events revise (state/day_history.py); a day the partition has not closed
+  yet is read from its buckets as the current day is.
 
-Activity and NPS keep only each user's latest day, which says nothing about who was
-active on a past day; their values, and the counters', are the current day's only.
+`partial_sides` is also how the engine finalizes its own days, so the worker's series
+and `replay --series` are one computation.
 """
 
 from __future__ import annotations
@@ -21,21 +24,23 @@ from datetime import date
 
 from models.redis_text import field_text
 from state.clock import date_to_day, day_to_date
+from state.day_rows import DaySides
 from state.figures import (
     FIGURES,
-    MRR_FIGURES,
-    SIGNUP_FIGURES,
-    Group,
     Partial,
     Value,
     Windows,
-    figures_at,
+    activity_counts,
+    mrr_sums,
+    nps_counts,
+    signup_count,
 )
+from state.tally import Tally
 
 SERIES_FIGURES: tuple[str, ...] = FIGURES
 """Every figure has a series (counters too: their value at the end of each day)."""
-RECOMPUTED: tuple[str, ...] = MRR_FIGURES + SIGNUP_FIGURES
-"""Figures whose past days can be recomputed exactly from the partials."""
+RECOMPUTED: tuple[str, ...] = FIGURES
+"""Figures whose past days are recomputed exactly from the partials: all of them."""
 
 
 def rewound(part: Partial, day: int) -> Partial:
@@ -54,9 +59,38 @@ def rewound(part: Partial, day: int) -> Partial:
     return replace(part, mrr=mrr, paying=paying)
 
 
+def partial_sides(part: Partial, day: int, windows: Windows, tally: Tally | None) -> DaySides:
+    """A past day's sides in one partial: MRR and signups from its buckets, the rest from
+    `tally` (the day's, when it closed it), else read from its buckets at `day`."""
+    window = windows.window_days
+    if tally is None:
+        tally = Tally(
+            *activity_counts([part], day, window),
+            *nps_counts([part], day, windows.nps_window_days),
+            part.events, part.duplicates, part.dead_letters,
+        )  # fmt: skip
+    return DaySides(
+        mrr_sums([rewound(part, day)], day, window),
+        signup_count([part], day, window),
+        Tally(*tally.to_list()),
+    )
+
+
+def _tally_of(part: Partial, day: int) -> Tally | None:
+    """The partial's tally of `day`; None when it has not closed `day` (nor a later day)."""
+    tally = part.tallies.get(day)
+    if tally is not None or not part.tallies or day > max(part.tallies):
+        return tally
+    before = [d for d in part.tallies if d < day]
+    return part.tallies[max(before)] if before else None
+
+
 def past_figures(parts: Sequence[Partial], day: int, windows: Windows) -> dict[str, Value]:
-    """The exactly recomputable figures (`RECOMPUTED`) at the end of a past `day`."""
-    return figures_at([rewound(p, day) for p in parts], day, windows, Group.MRR | Group.SIGNUPS)
+    """Every figure at the end of a past `day` inside the lateness."""
+    total = DaySides()
+    for part in parts:
+        total.add(partial_sides(part, day, windows, _tally_of(part, day)))
+    return total.figures()
 
 
 def daily_values(

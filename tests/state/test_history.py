@@ -8,7 +8,7 @@ from decimal import Decimal
 from state.clock import US_PER_DAY
 from state.config import EngineConfig
 from state.engine import Engine
-from state.figures import FIGURES, Group, Windows
+from state.figures import FIGURES, Windows
 from state.history import RECOMPUTED, SeriesBook, daily_values, past_figures, rewound
 from tests.support.streams import RATES, feed, random_stream
 
@@ -16,7 +16,7 @@ SETTINGS = EngineConfig(fx_rates=RATES)
 
 
 def _end_of_day_figures(seed: int, length: int) -> tuple[Engine, dict[int, dict[str, object]]]:
-    """The engine after an in-order stream, and its MRR and signup figures at each day's end."""
+    """The engine after an in-order stream, and every figure at each day's end."""
     engine = Engine(SETTINGS)
     ends: dict[int, dict[str, object]] = {}
     for topic, value in random_stream(seed, length, in_order=True):
@@ -24,7 +24,7 @@ def _end_of_day_figures(seed: int, length: int) -> tuple[Engine, dict[int, dict[
         current = engine.day
         if current is not None and day > current:
             engine.advance_to((current + 1) * US_PER_DAY - 1)
-            ends[current] = dict(engine.figures(Group.MRR | Group.SIGNUPS))
+            ends[current] = dict(engine.figures())
         feed(engine, [(topic, value)])
     return engine, ends
 
@@ -55,7 +55,7 @@ def test_rewinding_to_today_changes_nothing_and_to_a_past_day_moves_mrr() -> Non
     assert back.mrr != part.mrr
 
 
-def test_daily_values_today_is_the_snapshot_and_past_days_only_exact_figures() -> None:
+def test_daily_values_today_is_the_snapshot_and_past_days_every_figure() -> None:
     engine, _ = _end_of_day_figures(7, 1200)
     today = engine.day
     assert today is not None
@@ -63,7 +63,7 @@ def test_daily_values_today_is_the_snapshot_and_past_days_only_exact_figures() -
     days = daily_values([engine.partial()], today, current, Windows(), 5)
     assert sorted(days) == list(range(today - 5, today + 1))
     assert days[today] == {name: current[name] for name in FIGURES}
-    assert set(days[today - 1]) == set(RECOMPUTED)
+    assert set(days[today - 1]) == set(RECOMPUTED) == set(FIGURES)
 
 
 def test_series_book_writes_only_what_moved() -> None:
