@@ -17,57 +17,10 @@ from functools import lru_cache
 
 from state.clock import day_to_date
 from state.money import ZERO
-from state.mrr import Change, Movement
+from state.mrr import Change, Movement, Movements
 
-
-@dataclass(slots=True)
-class MonthMovements:
-    """The five movements of one calendar month: amounts (positive) and counts."""
-
-    new: Decimal = ZERO
-    new_count: int = 0
-    expansion: Decimal = ZERO
-    expansion_count: int = 0
-    contraction: Decimal = ZERO
-    contraction_count: int = 0
-    churned: Decimal = ZERO
-    churned_count: int = 0
-    reactivation: Decimal = ZERO
-    reactivation_count: int = 0
-
-    @property
-    def net(self) -> Decimal:
-        return self.new + self.expansion + self.reactivation - self.contraction - self.churned
-
-    @property
-    def net_customers(self) -> int:
-        return self.new_count + self.reactivation_count - self.churned_count
-
-    def add(self, other: MonthMovements) -> None:
-        self.new += other.new
-        self.new_count += other.new_count
-        self.expansion += other.expansion
-        self.expansion_count += other.expansion_count
-        self.contraction += other.contraction
-        self.contraction_count += other.contraction_count
-        self.churned += other.churned
-        self.churned_count += other.churned_count
-        self.reactivation += other.reactivation
-        self.reactivation_count += other.reactivation_count
-
-    def to_list(self) -> list[str | int]:
-        return [
-            str(self.new), self.new_count, str(self.expansion), self.expansion_count,
-            str(self.contraction), self.contraction_count, str(self.churned),
-            self.churned_count, str(self.reactivation), self.reactivation_count,
-        ]  # fmt: skip
-
-    @classmethod
-    def from_list(cls, raw: list[str | int]) -> MonthMovements:
-        return cls(
-            Decimal(raw[0]), int(raw[1]), Decimal(raw[2]), int(raw[3]), Decimal(raw[4]),
-            int(raw[5]), Decimal(raw[6]), int(raw[7]), Decimal(raw[8]), int(raw[9]),
-        )  # fmt: skip
+MonthMovements = Movements
+"""A calendar month's movements: the same amounts and counts a day has."""
 
 
 @dataclass(slots=True)
