@@ -124,6 +124,10 @@ def expected_of(settings: Settings, lines: list[bytes]) -> Expected:
         replay.aggregator.partials(), today, snapshot, replay.aggregator.windows,  # type: ignore[arg-type]
         settings.lateness_days,
     )  # fmt: skip
+    by_day = {row["day"]: row for row in replay.series()}
+    for day, figures in days.items():  # what the worker writes is `replay --series`'s rows
+        row = by_day[day_to_date(day).isoformat()]
+        assert {name: row[name] for name in figures} == figures, day
     series: dict[str, dict[str, str]] = {}
     for day, figures in days.items():
         for name, value in figures.items():
