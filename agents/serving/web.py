@@ -24,13 +24,12 @@ from agents.serving.api import (
     health_body,
     parse_alert,
     parse_alert_query,
-    parse_days,
     select_alerts,
-    series_body,
     snapshot_body,
 )
 from agents.serving.page import render_page
 from agents.serving.redis_client import OUTAGE_ERRORS, redis_client
+from agents.serving.series_query import SERIES_COLUMNS, series_query_body
 from agents.serving.tables import (
     COHORT_COLUMNS,
     MONTH_COLUMNS,
@@ -142,12 +141,16 @@ class Api:
     async def series(self, request: Any, params: Mapping[str, str]) -> Reply:
         name = params["name"]
         check_figure(name)
-        days = parse_days(request.query.get("days"))
+        query = request.query
         metrics = await self.reads.hash("metrics")
         day = metrics.get("day") or None
         raw = await self.reads.hash(f"series:{name}")
         last = None if day is None else date.fromisoformat(day)
-        return json_reply(series_body(name, raw, last, days))
+        body = series_query_body(name, raw, last, query)
+        rows = body.get("periods", body.get("days"))
+        assert isinstance(rows, list)
+        csv_rows = [{"period": r.get("period", r["day"]), **r} for r in rows]
+        return _table_reply(request, csv_rows, SERIES_COLUMNS, body)
 
     async def months(self, request: Any, params: Mapping[str, str]) -> Reply:
         body = months_body(await self.reads.text("months"), request.query)

@@ -67,6 +67,15 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Wo
     assert series["metric"] == "mrr" and len(series["days"]) == 7
     assert series["days"][-1] == {"day": expected["day"], "value": expected["mrr"]}
     assert [d["day"] for d in series["days"]] == sorted(d["day"] for d in series["days"])
+    monthly = get_json(port, f"/metrics/mrr/series?granularity=month&to={expected['day']}")
+    assert monthly["granularity"] == "month"
+    assert monthly["periods"][-1] == {
+        "period": str(expected["day"])[:7], "day": expected["day"], "value": expected["mrr"],
+    }  # fmt: skip
+    status, content_type, text = http_get(port, "/metrics/mrr/series?days=3&format=csv")
+    assert (status, content_type) == (200, "text/csv; charset=utf-8")
+    assert text.decode().splitlines()[0] == "period,day,value"
+    assert text.decode().splitlines()[-1].endswith(f",{expected['mrr']}")
     dau = get_json(port, "/metrics/dau/series")
     assert len(dau["days"]) == 30 and dau["days"][-1]["value"] == expected["dau"]
 
@@ -93,7 +102,8 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Wo
     assert (status, content_type) == (200, "text/csv; charset=utf-8")
     table = list(csv.DictReader(io.StringIO(text.decode())))
     assert [r["mrr_at_end"] for r in table] == [str(m["mrr_at_end"]) for m in months["months"]]
-    for path in ("/months?from=2026-13", "/months?from=2026-05&to=2026-01",
+    for path in ("/metrics/mrr/series?granularity=year", "/metrics/mrr/series?from=x",
+                 "/months?from=2026-13", "/months?from=2026-05&to=2026-01",
                  "/cohorts?metric=nps", "/months?format=xml"):  # fmt: skip
         assert "error" in get_json(port, path, 400), path
 
