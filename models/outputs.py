@@ -52,6 +52,27 @@ class MetricChange(_Output):
     counts and rates."""
 
 
+class MetricRevision(_Output):
+    """A closed day's figure restated (topic `metric-revisions`, key = the metric's name;
+    Redis stream `growth:revisions`): a late event changed it after it was reported."""
+
+    metric: str
+    """The figure's name, as in the snapshot."""
+    day: str
+    """The closed day (YYYY-MM-DD) whose value changed."""
+    value: Decimal | int | None
+    """The day's value now."""
+    previous: Decimal | int | None
+    """The value reported for that day before."""
+    cause_event_id: str | None
+    """The latest event dated before its partition's day among those behind the change
+    (docs/DECISIONS.md 60); null when none is known."""
+    as_of: str
+    """Stream time at which the restatement was made, RFC 3339 UTC."""
+    currency: str | None = None
+    """The reporting currency of a money figure's value; null for counts and rates."""
+
+
 AlertRule = Literal[
     "payment_failed", "cancellation_scheduled", "account_churned", "downgrade",
     "detractor", "usage_drop", "churn_rate_high", "nps_low",

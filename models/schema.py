@@ -8,10 +8,19 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.events import MODELS
-from models.outputs import ChurnAlert, CohortRow, DeadLetter, MetricChange, MonthRow, Snapshot
+from models.outputs import (
+    ChurnAlert,
+    CohortRow,
+    DeadLetter,
+    MetricChange,
+    MetricRevision,
+    MonthRow,
+    Snapshot,
+)
 
 OUTPUTS: dict[str, type[BaseModel]] = {
     "metric-change": MetricChange,
+    "metric-revision": MetricRevision,
     "churn-alert": ChurnAlert,
     "dead-letter": DeadLetter,
     "snapshot": Snapshot,

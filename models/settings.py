@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     topic_activity: str = "activity"
     topic_surveys: str = "surveys"
     topic_metric_changes: str = "metric-changes"
+    topic_metric_revisions: str = "metric-revisions"
     topic_churn_alerts: str = "churn-alerts"
     topic_dead_letters: str = "dead-letters"
     topic_partitions: int = Field(default=4, ge=1, le=1024)

@@ -33,11 +33,16 @@ class PartitionView:
     stream_time: int | None
     last_event_id: str | None
     day_closes: Mapping[int, DayClose] = field(default_factory=dict)
+    revised_by: str | None = None
+    """The partition's last applied event dated before its day (state/day_history.py)."""
 
 
 def view_of(engine: Engine, last_event_id: str | None) -> PartitionView:
     """The view of an engine in this process (a snapshot of its absolute values)."""
-    return PartitionView(engine.partial(), engine.stream_time, last_event_id, engine.day_closes)
+    return PartitionView(
+        engine.partial(), engine.stream_time, last_event_id, engine.day_closes,
+        engine.history.revised_by,
+    )  # fmt: skip
 
 
 class Aggregator:

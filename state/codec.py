@@ -109,6 +109,7 @@ def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
         ),
         "signup_days": days_to_json(dict(partial.signup_days), int),
         "tallies": days_to_json(dict(partial.tallies), Tally.to_list),
+        "first_day": partial.first_day,
         "months": months_to_json(partial.months),
         "cohorts": cohorts_to_json(partial.cohorts),
         "events": partial.events,
@@ -127,6 +128,7 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
         nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
         signup_days={day: count for day, count in raw["signup_days"]},
         tallies={day: Tally.from_list(t) for day, t in raw.get("tallies", ())},
+        first_day=raw.get("first_day"),
         months={month: MonthMovements.from_list(b) for month, b in raw.get("months", ())},
         cohorts=cohorts_from_json(raw.get("cohorts", [])),
         events=raw["events"],
@@ -141,13 +143,16 @@ def view_to_json(engine: Engine, last_event_id: str | None) -> Json:
     value = partial_to_json(engine.partial(), engine.stream_time)
     value["last_event_id"] = last_event_id
     value["day_closes"] = [[day, *close] for day, close in engine.day_closes.items()]
+    value["revised_by"] = engine.history.revised_by
     return value
 
 
 def view_from_json(raw: Json) -> PartitionView:
     partial, stream_time = partial_from_json(raw)
     closes = {day: DayClose(*close) for day, *close in raw.get("day_closes", ())}
-    return PartitionView(partial, stream_time, raw.get("last_event_id"), closes)
+    return PartitionView(
+        partial, stream_time, raw.get("last_event_id"), closes, raw.get("revised_by")
+    )
 
 
 def engine_to_json(engine: Engine) -> Json:

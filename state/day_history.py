@@ -26,6 +26,9 @@ class DayHistory:
     final: dict[int, DaySides] = field(default_factory=dict)
     changed: set[int] = field(default_factory=set)
     """Final days written or forgotten since the last checkpoint took them."""
+    revised_by: str | None = None
+    """The last applied event dated before the partition's day (it may have revised a
+    closed day): what a restatement names as its cause. Not checkpointed."""
 
     def finalize(self, day: int, sides: DaySides) -> None:
         del self.open[day]

@@ -186,6 +186,8 @@ class Engine(EventRules):
             if day != self._day:
                 self._forget_old_days(day)
                 changed = Group.ALL
+        elif day < self._day:  # type: ignore[operator]
+            self.history.revised_by = event_id
         if type(event) in _VOLUME:
             seen.add_volume(key, now)
         else:
@@ -264,6 +266,7 @@ class Engine(EventRules):
             nps_days=self.nps.by_day,
             signup_days=self.signups.by_day,
             tallies=self.history.open,
+            first_day=self.history.first_day,
             months=self.months.months,
             cohorts=self.months.cohorts,
             events=self.events,

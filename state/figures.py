@@ -74,6 +74,8 @@ class Partial:
     signup_days: Mapping[int, int]
     tallies: Mapping[int, Tally]
     """The closed days inside the lateness: activity, NPS and counters (state/tally.py)."""
+    first_day: int | None
+    """The day of the partition's first event (None before it): nothing of it before."""
     months: Mapping[int, MonthMovements]
     cohorts: Mapping[int, Mapping[int, CohortMonth]]
     events: int

@@ -77,7 +77,10 @@ def partial_sides(part: Partial, day: int, windows: Windows, tally: Tally | None
 
 
 def _tally_of(part: Partial, day: int) -> Tally | None:
-    """The partial's tally of `day`; None when it has not closed `day` (nor a later day)."""
+    """The partial's tally of `day`; None when it has not closed `day` (nor a later day);
+    all zero before its first day."""
+    if part.first_day is None or day < part.first_day:
+        return Tally()
     tally = part.tallies.get(day)
     if tally is not None or not part.tallies or day > max(part.tallies):
         return tally
@@ -112,6 +115,8 @@ class SeriesBook:
     """What was last written per figure and day, so an emit writes only what moved."""
 
     written: dict[tuple[str, int], str] = field(default_factory=dict)
+    closed: set[tuple[str, int]] = field(default_factory=set)
+    """(figure, day) written once every partition had closed the day: what was reported."""
 
     def diff(self, days: Mapping[int, Mapping[str, Value]]) -> dict[str, dict[str, str]]:
         """Figure -> {YYYY-MM-DD: text} of the values that differ from the last written."""
@@ -124,13 +129,30 @@ class SeriesBook:
                     out.setdefault(name, {})[label] = text
         return out
 
-    def mark(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        """Remember `changes` as written (call only once they are stored)."""
+    def restated(self, changes: Mapping[str, Mapping[str, str]]) -> list[tuple[str, int, str, str]]:
+        """(figure, day, previous text, text) of the changes that restate a reported day."""
+        out = []
         for name, values in changes.items():
             for label, text in values.items():
-                self.written[(name, date_to_day(date.fromisoformat(label)))] = text
+                key = (name, date_to_day(date.fromisoformat(label)))
+                if key in self.closed:
+                    out.append((name, key[1], self.written[key], text))
+        return out
+
+    def mark(
+        self, changes: Mapping[str, Mapping[str, str]], closed_before: int | None = None
+    ) -> None:
+        """Remember `changes` as written (call only once they are stored); those of days
+        before `closed_before` (every partition has closed them) as reported."""
+        for name, values in changes.items():
+            for label, text in values.items():
+                key = (name, date_to_day(date.fromisoformat(label)))
+                self.written[key] = text
+                if closed_before is not None and key[1] < closed_before:
+                    self.closed.add(key)
 
     def forget_before(self, day: int) -> None:
         """Drop memory of days no emit will write again."""
+        self.closed = {k for k in self.closed if k[1] >= day}
         for key in [k for k in self.written if k[1] < day]:
             del self.written[key]

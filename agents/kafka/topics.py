@@ -63,6 +63,7 @@ def wanted_topics(
     names = [
         *settings.input_topics(),
         settings.topic_metric_changes,
+        settings.topic_metric_revisions,
         settings.topic_churn_alerts,
         settings.topic_dead_letters,
     ]

@@ -23,7 +23,7 @@ from redis.typing import EncodableT, FieldT
 
 from agents.serving.redis_client import OUTAGE_ERRORS, redis_client, safe_url
 from models.jsonout import dumps
-from models.outputs import AccountView, ChurnAlert, MetricChange
+from models.outputs import AccountView, ChurnAlert, MetricChange, MetricRevision
 from models.redis_text import fields_text
 from models.settings import Settings
 
@@ -176,6 +176,11 @@ class RedisView:
         except OUTAGE_ERRORS as exc:
             return self._failed(exc)
         return self._succeeded()
+
+    async def append_revisions(self, records: Sequence[MetricRevision]) -> bool:
+        """XADD each restatement to the capped `growth:revisions` stream, in one pipeline."""
+        entries = [_hash(fields_text(record.model_dump())) for record in records]
+        return await self._append(f"{self.prefix}revisions", entries)
 
     async def append_changes(self, records: Sequence[MetricChange]) -> bool:
         """XADD each metric change to the capped `growth:changes` stream, in one pipeline."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from agents.serving.redis_view import RedisView
@@ -40,8 +41,9 @@ class SeriesWriter:
 
     async def write(
         self, aggregator: Aggregator, snapshot: Mapping[str, object], *, changed: bool
-    ) -> None:
-        """Today's values at every emit; past days at most every `PAST_DAYS_REFRESH_S`.
+    ) -> list[Restated]:
+        """Today's values at every emit; past days at most every `PAST_DAYS_REFRESH_S`;
+        returns the reported days' values this write restated.
 
         Recomputing a past day costs a full MRR evaluation over every partition
         (`back_days` of them per refresh); at every emit that halved the worker's
@@ -51,27 +53,46 @@ class SeriesWriter:
         if self.epoch != self.redis.epoch:
             self.epoch = self.redis.epoch
             self.book.written.clear()
+            self.book.closed.clear()
             self.pending = self.past_owed = True
             self.past_due_at = 0.0
         self.past_owed = self.past_owed or changed
         refresh_past = self.past_owed and time.monotonic() >= self.past_due_at
         if not (changed or self.pending or refresh_past) or now is None:
-            return
+            return []
         today = now // US_PER_DAY
         parts = aggregator.partials()
         current = {name: _value(snapshot.get(name)) for name in SERIES_FIGURES}
         back_days = self.back_days if refresh_past else 0
-        changes = self.book.diff(daily_values(parts, today, current, self.windows, back_days))
+        values = daily_values(parts, today, current, self.windows, back_days)
+        changes = self.book.diff(values)
+        restated = [
+            Restated(name, day, previous, values[day][name])
+            for name, day, previous, _ in self.book.restated(changes)
+        ]
+        days = [v.stream_time // US_PER_DAY for v in aggregator.views.values() if v.stream_time]
         if await self.redis.write_series(changes):
-            self.book.mark(changes)
+            self.book.mark(changes, closed_before=min(days, default=None))
             self.book.forget_before(today - self.back_days)
             self.pending = False
             if refresh_past:
                 self.past_owed = False
                 self.past_due_at = time.monotonic() + PAST_DAYS_REFRESH_S
-        else:
-            self.book.written.clear()
-            self.pending = True
+            return restated
+        self.book.written.clear()
+        self.book.closed.clear()
+        self.pending = True
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Restated:
+    """A reported day's figure that a write changed: (figure, day, text before, value now)."""
+
+    name: str
+    day: int
+    previous: str
+    value: Value
 
 
 def _value(value: object) -> Value:

@@ -14,23 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import faust
 import orjson
 from faust.types import TP
 
+from agents.serving.api import SNAPSHOT_KINDS
 from agents.serving.redis_view import RedisView
-from agents.serving.series import SeriesWriter
+from agents.serving.series import Restated, SeriesWriter
 from agents.serving.table_writer import TableWriter
 from agents.worker.alert_history import recent_alerts
 from agents.worker.outputs import Outputs
 from agents.worker.partitions import Partitions
 from agents.worker.receipt import PartialsReceipt
-from models.outputs import now_iso
+from models.outputs import MetricRevision, now_iso
+from models.redis_text import typed
 from models.settings import Settings
 from state.aggregate import Aggregator
+from state.changes import MONEY_FIGURES
+from state.clock import day_to_date, iso_utc
 from state.codec import view_from_json, view_to_json
 
 log = logging.getLogger("growthstream.worker")
@@ -68,6 +72,8 @@ class Aggregation:
         """The Redis epoch in which the alerts stream was last filled from Kafka."""
         self.ticks = 0
         self.receipt = PartialsReceipt()
+        self.causes: dict[int, str | None] = {}
+        """Each partition's `revised_by` at the last restatement."""
 
     async def _rewrite_alerts(self) -> None:
         """Redis may have lost its alerts stream: fill it again from `churn-alerts`."""
@@ -85,6 +91,29 @@ class Aggregation:
             and self.redis.epoch == epoch
         ):
             self.alerts_epoch = epoch
+
+    def _revisions(self, restated: Sequence[Restated]) -> list[MetricRevision]:
+        """The restatements as records; their cause is the newest event dated before its
+        partition's day that a view brought since the last restatement (DECISIONS 60)."""
+        views = self.aggregator.views
+        fresh = [
+            (view.stream_time or 0, view.revised_by)
+            for partition, view in views.items()
+            if view.revised_by is not None and view.revised_by != self.causes.get(partition)
+        ]
+        self.causes = {p: v.revised_by for p, v in views.items()}
+        cause = max(fresh)[1] if fresh else None
+        now = self.aggregator.stream_time
+        as_of = now_iso() if now is None else iso_utc(now)
+        currency = self.aggregator.currency
+        return [
+            MetricRevision(
+                metric=r.name, day=day_to_date(r.day).isoformat(), value=r.value,
+                previous=typed(r.previous, SNAPSHOT_KINDS[r.name]), cause_event_id=cause,
+                as_of=as_of, currency=currency if r.name in MONEY_FIGURES else None,
+            )
+            for r in restated
+        ]  # fmt: skip
 
     def forget(self, partition: int) -> None:
         self.published.pop(partition, None)
@@ -152,7 +181,11 @@ class Aggregation:
         figures = _has_figures(snapshot)
         if figures:  # else GET /metrics answers 503 "no figures yet" rather than zeros
             await self.redis.write_metrics(snapshot)
-            await self.series.write(self.aggregator, snapshot, changed=changed)
+            restated = await self.series.write(self.aggregator, snapshot, changed=changed)
+            if restated:
+                revisions = self._revisions(restated)
+                self.outputs.revisions(revisions)
+                await self.redis.append_revisions(revisions)
             await self.tables.write(self.aggregator, changed=changed)
         if self.alerts_epoch != self.redis.epoch:
             await self._rewrite_alerts()

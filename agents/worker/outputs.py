@@ -24,7 +24,7 @@ import faust
 from agents.serving.redis_view import RedisView
 from agents.worker.checkpoints import OutboxRecord
 from models.decode import Rejection
-from models.outputs import ChurnAlert, DeadLetter, MetricChange
+from models.outputs import ChurnAlert, DeadLetter, MetricChange, MetricRevision
 from models.settings import Settings
 
 log = logging.getLogger("growthstream.outputs")
@@ -51,6 +51,7 @@ class Outputs:
         self.raw_limit = settings.dead_letter_raw_bytes
         self.dead_letters = app.topic(settings.topic_dead_letters, **raw)
         self.metric_changes = app.topic(settings.topic_metric_changes, **raw)
+        self.metric_revisions = app.topic(settings.topic_metric_revisions, **raw)
         self.churn_alerts = app.topic(settings.topic_churn_alerts, **raw)
         self.unwritten_alerts: deque[ChurnAlert] = deque(maxlen=settings.redis_changes_maxlen)
         """Alerts sent to Kafka but not yet to Redis (kept across a Redis outage)."""
@@ -64,7 +65,12 @@ class Outputs:
 
         self._topics = {
             t.get_topic_name(): t
-            for t in (self.dead_letters, self.metric_changes, self.churn_alerts)
+            for t in (
+                self.dead_letters,
+                self.metric_changes,
+                self.metric_revisions,
+                self.churn_alerts,
+            )
         }
 
     def _send(self, partition: int | None, topic: Any, key: bytes | None, value: bytes) -> None:
@@ -111,6 +117,10 @@ class Outputs:
     def changes(self, records: Sequence[MetricChange]) -> None:
         for record in records:
             self._send(None, self.metric_changes, record.metric.encode(), record.to_json())
+
+    def revisions(self, records: Sequence[MetricRevision]) -> None:
+        for record in records:
+            self._send(None, self.metric_revisions, record.metric.encode(), record.to_json())
 
     async def write_alerts(self) -> None:
         """Append the alerts Redis does not have yet (those raised meanwhile stay queued)."""

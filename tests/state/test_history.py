@@ -66,6 +66,19 @@ def test_daily_values_today_is_the_snapshot_and_past_days_every_figure() -> None
     assert set(days[today - 1]) == set(RECOMPUTED) == set(FIGURES)
 
 
+def test_series_book_restates_only_days_reported_closed() -> None:
+    book = SeriesBook()
+    first = book.diff({20_000: {"dau": 3}, 20_001: {"dau": 4}, 20_002: {"dau": 5}})
+    assert book.restated(first) == []
+    book.mark(first, closed_before=20_001)  # only 20,000 was closed by every partition
+    later = book.diff({20_000: {"dau": 6}, 20_001: {"dau": 7}, 20_002: {"dau": 5}})
+    assert book.restated(later) == [("dau", 20_000, "3", "6")]
+    book.mark(later, closed_before=20_002)
+    assert book.restated(book.diff({20_001: {"dau": 8}})) == [("dau", 20_001, "7", "8")]
+    book.forget_before(20_001)
+    assert book.closed == {("dau", 20_001)}
+
+
 def test_series_book_writes_only_what_moved() -> None:
     book = SeriesBook()
     first = book.diff({20_000: {"mrr": Decimal("10.50"), "dau": 3}, 20_001: {"mrr": None}})

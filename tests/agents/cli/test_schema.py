@@ -15,11 +15,12 @@ def test_schema_command_writes_every_schema(
 ) -> None:
     assert cli_main(["schema", str(tmp_path)]) == 0
     files = sorted(tmp_path.glob("*.schema.json"))
-    assert len(files) == 11, files
+    assert len(files) == 12, files
     schemas = {f.name.removesuffix(".schema.json"): json.loads(f.read_text("utf-8")) for f in files}
     assert set(schemas) == {
         "signup", "payment", "cancellation", "activity", "survey",
         "metric-change", "churn-alert", "dead-letter", "snapshot", "month-row", "cohort-row",
+        "metric-revision",
     }  # fmt: skip
     for schema in schemas.values():
         assert isinstance(schema, dict)
@@ -32,4 +33,4 @@ def test_schema_command_writes_every_schema(
     assert {"mrr_at_start", "mrr_at_end", "currency"} <= set(schemas["month-row"]["required"])
     assert {"cohort", "months_since", "mrr_pct"} <= set(schemas["cohort-row"]["required"])
     printed = capsys.readouterr().out.split()
-    assert len(printed) == 11
+    assert len(printed) == 12
