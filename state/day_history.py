@@ -44,11 +44,3 @@ class DayHistory:
             self.changed.add(gone)
         if self.first_day is not None and self.first_day < day:
             self.first_day = day
-
-    def row_of(self, day: int) -> DaySides | None:
-        """The final row that holds for `day` (its own, or the last before it)."""
-        row = self.final.get(day)
-        if row is not None:
-            return row
-        before = [d for d in self.final if d < day]
-        return self.final[max(before)] if before else None

@@ -28,12 +28,17 @@ class NpsDay:
     detractors: int = 0
 
     def add(self, score: int, count: int) -> None:
-        if score >= 9:
-            self.promoters += count
-        elif score >= 7:
-            self.passives += count
-        else:
-            self.detractors += count
+        add_score(self, score, count)
+
+
+def add_score(counts: NpsDay | Tally, score: int, count: int) -> None:
+    """Count `count` (or take it back, negative) respondents answering `score`."""
+    if score >= 9:
+        counts.promoters += count
+    elif score >= 7:
+        counts.passives += count
+    else:
+        counts.detractors += count
 
 
 def _counted(answers: list[Answer], day: int, window: int) -> int | None:
@@ -47,15 +52,6 @@ def _counted(answers: list[Answer], day: int, window: int) -> int | None:
     if held is None or held[0] // US_PER_DAY <= day - window:
         return None
     return held[1]
-
-
-def _tally(row: Tally, score: int, count: int) -> None:
-    if score >= 9:
-        row.promoters += count
-    elif score >= 7:
-        row.passives += count
-    else:
-        row.detractors += count
 
 
 class NpsBook:
@@ -128,9 +124,9 @@ class NpsBook:
             was, now = _counted(before, closed, window), _counted(after, closed, window)
             if was != now:
                 if was is not None:
-                    _tally(row, was, -1)
+                    add_score(row, was, -1)
                 if now is not None:
-                    _tally(row, now, 1)
+                    add_score(row, now, 1)
 
     def _trim(self, respondent: Respondent, today: int) -> None:
         """Keep the earlier responses from the oldest open day on, and the last before it."""

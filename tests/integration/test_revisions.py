@@ -18,6 +18,7 @@ from models.settings import Settings
 from tests.support.workers import (
     Workers,
     read_all,
+    redis_hash,
     redis_metrics,
     wait_until,
     worker_settings,
@@ -45,31 +46,26 @@ def _revisions(settings: Settings) -> list[dict[str, str]]:
     return [dict(fields) for _, fields in entries]  # type: ignore[union-attr, arg-type]
 
 
-def _series(settings: Settings, name: str) -> dict[str, str]:
-    client = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
-    try:
-        return dict(client.hgetall(f"{settings.redis_prefix}series:{name}"))  # type: ignore[arg-type]
-    finally:
-        client.close()
+def _dau(settings: Settings, day: str) -> str | None:
+    return redis_hash(settings, "series:dau").get(day)
 
 
 def test_a_late_event_restates_a_reported_day_once(fresh_names: Settings, workers: Workers) -> None:
     settings = worker_settings(fresh_names)
     ensure_topics(settings)
     lines = [_active(settings, f"e{day}", "u1", day) for day in range(1, 11)]
-    produce_lines(lines, settings)
     workers.start(1)
+    workers.wait_ready(1)
+    produce_lines(lines, settings)
     wait_until(
         lambda: redis_metrics(settings).get("events") == "10", "ten events", tail=workers.tail
     )
-    wait_until(lambda: _series(settings, "dau").get("2026-01-08") == "1", "day 8 written",
-               tail=workers.tail)  # fmt: skip
+    wait_until(lambda: _dau(settings, "2026-01-08") == "1", "day 8 written", tail=workers.tail)
     # day 8 is reported once every partition has closed it (the idle ones follow the
     # global time after idle_ms) and a refresh of the past days wrote it since
     time.sleep(settings.idle_ms / 1000 + PAST_DAYS_REFRESH_S + 2)
     produce_lines([_active(settings, "late", "u2", 8)], settings)
-    wait_until(lambda: _series(settings, "dau").get("2026-01-08") == "2", "day 8 restated",
-               tail=workers.tail)  # fmt: skip
+    wait_until(lambda: _dau(settings, "2026-01-08") == "2", "day 8 restated", tail=workers.tail)
     revisions = wait_until(lambda: _revisions(settings) or None, "a restatement", tail=workers.tail)
     dau = [r for r in revisions if r["metric"] == "dau"]
     assert [(r["day"], r["previous"], r["value"]) for r in dau] == [("2026-01-08", "1", "2")]

@@ -146,12 +146,17 @@ class Workers:
         return "\n".join(logs + health)
 
 
-def redis_metrics(settings: Settings) -> dict[str, str]:
+def redis_hash(settings: Settings, name: str) -> dict[str, str]:
+    """The hash `{prefix}{name}` as text (`metrics`, `series:dau`, ...)."""
     client = redis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
     try:
-        return dict(client.hgetall(f"{settings.redis_prefix}metrics"))  # type: ignore[arg-type]
+        return dict(client.hgetall(f"{settings.redis_prefix}{name}"))  # type: ignore[arg-type]
     finally:
         client.close()
+
+
+def redis_metrics(settings: Settings) -> dict[str, str]:
+    return redis_hash(settings, "metrics")
 
 
 def redis_table(settings: Settings, name: str) -> Any:
