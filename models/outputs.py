@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.decode import Rejection
 from models.jsonout import dumps
@@ -233,7 +233,8 @@ class AccountView(_Output):
 
 class MonthRow(_Output):
     """One calendar month of MRR movements (`replay --months`; METRICS.md "Months"):
-    `mrr_at_start + new + expansion + reactivation - contraction - churned = mrr_at_end`."""
+    `mrr_at_start + new + expansion + reactivation - contraction - churned = mrr_at_end`,
+    and every figure at the month's end (`at_end`)."""
 
     month: str
     """YYYY-MM (UTC)."""
@@ -269,6 +270,12 @@ class MonthRow(_Output):
     """Paying accounts at the end of the month before."""
     customers_at_end: int
     """Paying accounts at the month's end."""
+    at_end: dict[str, Decimal | int | None] = Field(default_factory=dict)
+    """The month-end value of every figure of the snapshot (METRICS.md "History"), by name:
+    each as it stood at the end of the month's last day, the month of D at D (today's
+    values); null where the history holds no such day (before the kept history). Empty
+    only in a table not joined with the history: the worker stores `growth:months` without
+    it and `GET /months` joins the series at request time."""
 
 
 class CohortRow(_Output):

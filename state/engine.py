@@ -147,6 +147,13 @@ class Engine(EventRules):
     def day(self) -> int | None:
         return None if self.stream_time is None else self.stream_time // US_PER_DAY
 
+    @property
+    def final_through(self) -> int | None:
+        """The last day whose row is final (past the lateness): `history.final` holds every
+        row up to it."""
+        day = self.day
+        return None if day is None else day - self._lateness_days - 2
+
     def reject(self, rejection: Rejection) -> Outcome:
         """Step 1: a message that failed validation is counted as a dead letter."""
         self.dead_letters += 1

@@ -6,6 +6,10 @@ the end of the month before (zero before the first movement), so the bridge
 `start + new + expansion + reactivation - contraction - churn = end` holds by
 construction and the end equals the MRR the window figures show at that month's end.
 
+Each month also carries every figure at its end (`at_end`): a join of the table with
+the day-by-day history at each month's last day (`with_month_ends`), not a state of
+its own; the CSV form flattens it into one `end_{figure}` column per figure.
+
 The cohort table follows each cohort (the accounts whose first payment fell in one
 month) month by month: how many still pay at the month's end (logo retention) and
 their MRR then (revenue retention), both also as a percentage of the cohort's first
@@ -14,11 +18,14 @@ month-end.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
 
 from models.outputs import CohortRow, MonthRow
+from state.figures import FIGURES, Value
 from state.money import ZERO
 from state.months import CohortMonth, MonthMovements, month_text
 
@@ -83,6 +90,57 @@ def month_rows(
         )
         mrr, customers = end, end_customers
     return rows
+
+
+def month_end_day(month: str, today: date | None) -> date | None:
+    """The day whose end a month's `at_end` describes: the month's last day; `today` (the
+    last day of the stream) for the month of `today`; None for a month after it."""
+    year, number = int(month[:4]), int(month[5:7])
+    last = date(year, number, calendar.monthrange(year, number)[1])
+    if today is None or last < today:
+        return last
+    return today if (year, number) == (today.year, today.month) else None
+
+
+def month_end_days(rows: Sequence[MonthRow], today: date | None) -> list[date]:
+    """The distinct days `with_month_ends` reads for `rows`, oldest first."""
+    days = {month_end_day(row.month, today) for row in rows}
+    return sorted(day for day in days if day is not None)
+
+
+def with_month_ends(
+    rows: Sequence[MonthRow], figures_at: Mapping[date, Mapping[str, Value]], today: date | None
+) -> list[MonthRow]:
+    """`rows` with `at_end` filled from `figures_at` (day -> every figure at its end, the
+    history) at each month's end day (`month_end_day`): every figure of `FIGURES`, null
+    where the history lacks the day or the figure."""
+    out = []
+    for row in rows:
+        day = month_end_day(row.month, today)
+        figures = figures_at.get(day) if day is not None else None
+        at_end = {name: None if figures is None else figures.get(name) for name in FIGURES}
+        out.append(row.model_copy(update={"at_end": at_end}))
+    return out
+
+
+MONTH_END_COLUMNS: Final = tuple(f"end_{name}" for name in FIGURES)
+MONTH_CSV_COLUMNS: Final = (
+    *(name for name in MonthRow.model_fields if name != "at_end"),
+    *MONTH_END_COLUMNS,
+)
+"""The CSV header of the months table (`replay --months`, `GET /months?format=csv`): the
+row's fields, then `end_{figure}` for every figure of `at_end`."""
+
+
+def month_csv_rows(rows: Sequence[MonthRow]) -> list[dict[str, object]]:
+    """Each row flattened for CSV (`MONTH_CSV_COLUMNS`): `at_end` as `end_{figure}`."""
+    return [
+        {
+            **row.model_dump(exclude={"at_end"}),
+            **{f"end_{name}": row.at_end.get(name) for name in FIGURES},
+        }
+        for row in rows
+    ]
 
 
 def cohort_rows(

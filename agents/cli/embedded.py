@@ -21,9 +21,11 @@ from agents.cli.common import (
 )
 from agents.cli.progress import Progress
 from agents.embedded.replay import ReplayOutputs, replay_lines
+from models.csvout import csv_text
 from models.jsonout import dumps
-from models.outputs import CohortRow, MonthRow
+from models.outputs import CohortRow
 from models.settings import Settings
+from state.month_tables import MONTH_CSV_COLUMNS, month_csv_rows
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -49,7 +51,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if args.series:
             _write_lines(args.series, engine.series())
         if args.months:
-            write_csv(args.months, engine.months(), list(MonthRow.model_fields))
+            write_text(args.months, csv_text(month_csv_rows(engine.months()), MONTH_CSV_COLUMNS))
         if args.cohorts:
             write_csv(args.cohorts, engine.cohorts(), list(CohortRow.model_fields))
     total = engine.events + engine.duplicates + engine.dead_letters

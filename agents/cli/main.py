@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--months",
         metavar="OUT.csv",
-        help="write the monthly MRR movements table (start, the five movements, end)",
+        help="write the monthly MRR movements table (start, the five movements, end, and "
+        "every figure at the month's end as end_{figure})",
     )
     replay.add_argument(
         "--cohorts",

@@ -32,10 +32,11 @@ from models.outputs import (
 from models.replay_line import good_line_validator, parse_line
 from models.settings import Settings
 from state.aggregate import Aggregator, view_of
-from state.clock import day_to_date
-from state.day_rows import daily_sides
+from state.clock import date_to_day, day_to_date
+from state.day_rows import DaySides, daily_sides
 from state.engine import Engine
 from state.figures import Group, Value
+from state.month_tables import month_end_days, with_month_ends
 from state.outcome import Outcome, Status
 from state.pipeline import Pipeline
 from state.projection import account_view
@@ -93,7 +94,19 @@ class Replay:
         return self._aggregate().snapshot()
 
     def months(self) -> list[MonthRow]:
-        return self._aggregate().months()
+        """The monthly MRR movements table, each month with every figure at its end: the
+        `series` row of its last day (today for the current month; null before the kept
+        history)."""
+        aggregator = self._aggregate()
+        rows = aggregator.months()
+        today = None if aggregator.day is None else day_to_date(aggregator.day)
+        wanted = {date_to_day(day) for day in month_end_days(rows, today)}
+        ends = {
+            day_to_date(day): sides.figures()
+            for day, sides in self._days(aggregator.day)
+            if day in wanted
+        }
+        return with_month_ends(rows, ends, today)
 
     def cohorts(self) -> list[CohortRow]:
         return self._aggregate().cohorts()
@@ -102,16 +115,19 @@ class Replay:
         """One row per day, oldest first: `day`, `currency` and every figure as it stands
         at the end of that day (today: as it stands now); at most `history_days` of them."""
         aggregator = self._aggregate()
-        last = aggregator.day
+        currency = aggregator.currency
+        return [
+            {"day": day_to_date(day).isoformat(), "currency": currency, **sides.figures()}
+            for day, sides in self._days(aggregator.day)
+        ]
+
+    def _days(self, last: int | None) -> list[tuple[int, DaySides]]:
+        """Each day of the kept history up to `last` (today) with its sides, oldest first."""
         firsts = [e.history.first_day for e in self.engines if e.history.first_day is not None]
         if last is None or not firsts:
             return []
         first = max(min(firsts), last - self.engines[0].config.history_days + 1)
-        currency = aggregator.currency
-        return [
-            {"day": day_to_date(day).isoformat(), "currency": currency, **sides.figures()}
-            for day, sides in daily_sides([e.day_sides() for e in self.engines], first, last)
-        ]
+        return daily_sides([e.day_sides() for e in self.engines], first, last)
 
     def accounts(self) -> dict[str, AccountView]:
         """Every account's read-model row (`growth:account:{id}`), by account id."""

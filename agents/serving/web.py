@@ -35,12 +35,17 @@ from agents.serving.tables import (
     MONTH_COLUMNS,
     cohorts_body,
     months_body,
+    months_in_range,
+    series_at,
+    stream_day,
     wants_csv,
 )
 from agents.serving.telemetry import CONTENT_TYPE, Telemetry, TopicPartition, openmetrics_text
 from models.csvout import csv_text
 from models.jsonout import dumps
 from models.settings import Settings
+from state.history import SERIES_FIGURES
+from state.month_tables import month_csv_rows, month_end_days, with_month_ends
 
 
 class WorkerStatus(Protocol):
@@ -104,6 +109,26 @@ class Reads:
             raise ApiError(503, "Redis is unavailable") from None
         return None if raw is None else _text(raw)
 
+    async def series_days(
+        self, names: Sequence[str], days: Sequence[date]
+    ) -> dict[str, list[str | None]]:
+        """Figure -> HMGET of `series:{figure}` at `days` (text or None each, in that
+        order): every figure's hash in one pipeline, one round trip."""
+        if not days:
+            return {}
+        labels = [day.isoformat() for day in days]
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.hmget(f"{self.prefix}series:{name}", labels)
+                answers = await pipe.execute()
+        except OUTAGE_ERRORS:
+            raise ApiError(503, "Redis is unavailable") from None
+        return {
+            name: [None if v is None else _text(v) for v in values]
+            for name, values in zip(names, answers, strict=True)
+        }
+
     async def alerts(self) -> list[dict[str, Any]]:
         """The parsable alerts of the newest `ALERT_SCAN` stream entries, oldest first."""
         try:
@@ -153,8 +178,13 @@ class Api:
         return _table_reply(request, csv_rows, SERIES_COLUMNS, body)
 
     async def months(self, request: Any, params: Mapping[str, str]) -> Reply:
-        body = months_body(await self.reads.text("months"), request.query)
-        return _table_reply(request, body["months"], MONTH_COLUMNS, body)
+        """The stored months in the range, joined with the series at each month's end."""
+        rows = months_in_range(await self.reads.text("months"), request.query)
+        today = stream_day((await self.reads.hash("metrics")).get("day"))
+        days = month_end_days(rows, today)
+        answers = await self.reads.series_days(SERIES_FIGURES, days)
+        rows = with_month_ends(rows, series_at(days, answers), today)
+        return _table_reply(request, month_csv_rows(rows), MONTH_COLUMNS, months_body(rows))
 
     async def cohorts(self, request: Any, params: Mapping[str, str]) -> Reply:
         body = cohorts_body(await self.reads.text("cohorts"), request.query)

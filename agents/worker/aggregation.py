@@ -6,6 +6,8 @@ worker that owns that topic's single partition feeds them to the `Aggregator`,
 emits `metric-changes` (one per changed metric per interval), the global alerts
 and the read model, and tells every input partition the global stream time on
 `<app>-clock`, which a partition follows once it is idle (agents/worker/partitions.py).
+The clock also names the aggregate's session, to which each partition sends its final
+day rows once (key `h:{partition}`; state/final_days.py).
 Only the current owner of the partials partition emits: after a rebalance the one
 that lost it stops at once and forgets what it had aggregated.
 """
@@ -36,9 +38,12 @@ from state.aggregate import Aggregator
 from state.changes import MONEY_FIGURES
 from state.clock import day_to_date, iso_utc
 from state.codec import view_from_json, view_to_json
+from state.final_days import FinalReport, FinalSender
 
 log = logging.getLogger("growthstream.worker")
 
+FINAL_ROWS_A_MESSAGE = 400
+"""Final day rows in one partials message (a few hundred bytes each)."""
 REPUBLISH_EVERY = 5
 """Every so many change intervals a partition republishes its partial even if unchanged,
 so a restarted aggregator has every partition again within seconds."""
@@ -74,6 +79,9 @@ class Aggregation:
         self.receipt = PartialsReceipt()
         self.causes: dict[int, str | None] = {}
         """Each partition's `revised_by` at the last restatement."""
+        self.final_senders: dict[int, FinalSender] = {}
+        self.sessions: dict[int, str] = {}
+        """Each partition's aggregate session, from the clock: whom it owes its final rows."""
 
     async def _rewrite_alerts(self) -> None:
         """Redis may have lost its alerts stream: fill it again from `churn-alerts`."""
@@ -117,6 +125,7 @@ class Aggregation:
 
     def forget(self, partition: int) -> None:
         self.published.pop(partition, None)
+        self.final_senders.pop(partition, None)
 
     async def publish_and_emit(self) -> None:
         """Publish changed partials (all of them every few ticks), then, if we own the
@@ -139,6 +148,18 @@ class Aggregation:
             value = view_to_json(engine, self.partitions.last_event_ids.get(partition))
             sent = await self.partials.send(key=str(partition).encode(), value=orjson.dumps(value))
             sends.append(cast("asyncio.Future[Any]", sent))
+        for partition, state in list(self.partitions.states.items()):
+            sender = self.final_senders.setdefault(partition, FinalSender())
+            engine = state.engine
+            reports = sender.reports(
+                self.sessions.get(partition), engine.history.final, engine.final_through,
+                FINAL_ROWS_A_MESSAGE,
+            )  # fmt: skip
+            for report in reports:
+                sent = await self.partials.send(
+                    key=b"h:%d" % partition, value=orjson.dumps(report.to_json())
+                )
+                sends.append(cast("asyncio.Future[Any]", sent))
         if not self.owns_aggregate():
             return
         if not await self.receipt.sent_and_taken(sends, self.settings.change_interval_ms / 2000):
@@ -153,14 +174,18 @@ class Aggregation:
     def lost_aggregate(self) -> None:
         """The partials partition went to another worker: what we aggregated is stale."""
         self.aggregator.views.clear()
+        self.series.final_days.restart()
 
     async def consume_partials(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            if message.key is not None and isinstance(message.value, bytes):
-                self.aggregator.update(
-                    int(message.key), view_from_json(orjson.loads(message.value))
-                )
+            key, value = message.key, message.value
+            if isinstance(key, bytes) and isinstance(value, bytes):
+                if key.startswith(b"h:"):
+                    report = FinalReport.from_json(orjson.loads(value))
+                    self.series.final_days.take(int(key[2:]), report)
+                else:
+                    self.aggregator.update(int(key), view_from_json(orjson.loads(value)))
             self.receipt.took(message.offset)
 
     async def emit(self) -> None:
@@ -194,17 +219,19 @@ class Aggregation:
             return
         now = self.aggregator.stream_time
         if now is not None:
+            tick = f"{now} {self.series.final_days.session}".encode()
             for partition in range(self.settings.topic_partitions):
-                await self.clock.send(
-                    key=str(partition).encode(), value=str(now).encode(), partition=partition
-                )
+                await self.clock.send(key=str(partition).encode(), value=tick, partition=partition)
 
     async def follow_clock(self, stream: faust.StreamT[Any]) -> None:
         """Keep the global stream time for each partition (followed only when it idles)."""
         async for event in stream.events():
-            partition = event.message.partition
-            if partition in self.partitions.states and isinstance(event.message.value, bytes):
-                self.partitions.global_time[partition] = int(event.message.value)
+            partition, value = event.message.partition, event.message.value
+            if partition in self.partitions.states and isinstance(value, bytes):
+                moment, _, session = value.decode().partition(" ")
+                self.partitions.global_time[partition] = int(moment)
+                if session:
+                    self.sessions[partition] = session
 
 
 def _has_figures(snapshot: Mapping[str, object]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -15,12 +16,16 @@ from agents.embedded.replay import ReplayOutputs, replay_lines
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
 from models.jsonout import dumps
+from models.redis_text import field_text
 from models.settings import Settings
+from state.figures import FIGURES
+from state.month_tables import MONTH_CSV_COLUMNS, month_end_day
 from state.projection import account_view
 from tests.support.workers import (
     Workers,
     get_json,
     http_get,
+    redis_hash,
     wait_for_figures,
     wait_until,
     worker_settings,
@@ -82,12 +87,26 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Wo
     by_partitions = replay_lines(lines, settings, partitions=settings.topic_partitions)
     months = _json({"months": [r.model_dump() for r in by_partitions.months()]})
     assert len(months["months"]) >= 4
-    wait_until(
-        lambda: get_json(port, "/months") == months, "the months table", tail=one_worker.tail
-    )
+    # every month's end, including the months before the lateness: the worker's history
+    # is every day of `replay --partitions P --series` (state/final_days.py)
+    today = date.fromisoformat(str(expected["day"]))
+
+    def months_match() -> bool:
+        return bool(get_json(port, "/months") == months)
+
+    wait_until(months_match, "the months table and its month ends", tail=one_worker.tail)
+    served = get_json(port, "/months")["months"]
+    assert served[-1]["at_end"] == {name: expected[name] for name in FIGURES}
+    hashes = {name: redis_hash(settings, f"series:{name}") for name in FIGURES}
+    for row in served:  # every month's end is what the series hashes hold at its end day
+        end = month_end_day(row["month"], today)
+        assert end is not None and list(row["at_end"]) == list(FIGURES)
+        assert {n: field_text(v) for n, v in row["at_end"].items()} == {
+            n: hashes[n].get(end.isoformat(), "") for n in FIGURES
+        }, row["month"]
     first, last = months["months"][1]["month"], months["months"][-2]["month"]
     ranged = get_json(port, f"/months?from={first}&to={last}")["months"]
-    assert ranged == months["months"][1:-1]
+    assert ranged == served[1:-1]
     cohorts = get_json(port, "/cohorts?metric=mrr")
     assert cohorts["metric"] == "mrr"
     assert cohorts["cohorts"] == _json([
@@ -102,6 +121,11 @@ def test_every_endpoint_of_a_caught_up_worker(fresh_names: Settings, workers: Wo
     assert (status, content_type) == (200, "text/csv; charset=utf-8")
     table = list(csv.DictReader(io.StringIO(text.decode())))
     assert [r["mrr_at_end"] for r in table] == [str(m["mrr_at_end"]) for m in months["months"]]
+    assert list(table[0]) == list(MONTH_CSV_COLUMNS)
+    assert [{n: r[f"end_{n}"] for n in FIGURES} for r in table] == [
+        {n: field_text(v) for n, v in m["at_end"].items()} for m in served
+    ]
+    assert table[-1]["end_mrr"] == table[-1]["mrr_at_end"] == str(expected["mrr"])
     for path in ("/metrics/mrr/series?granularity=year", "/metrics/mrr/series?from=x",
                  "/months?from=2026-13", "/months?from=2026-05&to=2026-01",
                  "/cohorts?metric=nps", "/months?format=xml"):  # fmt: skip

@@ -29,7 +29,7 @@ from models.outputs import AccountView
 from models.redis_text import fields_text
 from models.settings import Settings
 from state.clock import day_to_date
-from state.history import RECOMPUTED, SERIES_FIGURES, daily_values
+from state.history import SERIES_FIGURES, daily_values
 from tests.support.workers import (
     Workers,
     message_total,
@@ -100,8 +100,8 @@ class Expected:
     dead_letters: dict[tuple[str | None, int | None, int | None], str]
     """(topic, partition, offset) -> reason."""
     series: dict[str, dict[str, str]]
-    """Figure -> {day: text} of what the worker's series must hold (today for every figure,
-    the days the lateness can still revise for the recomputable ones)."""
+    """Figure -> {day: text} of what the worker's series must hold: every day of `replay
+    --partitions P --series`."""
 
 
 def expected_of(settings: Settings, lines: list[bytes]) -> Expected:
@@ -128,13 +128,10 @@ def expected_of(settings: Settings, lines: list[bytes]) -> Expected:
     for day, figures in days.items():  # what the worker writes is `replay --series`'s rows
         row = by_day[day_to_date(day).isoformat()]
         assert {name: row[name] for name in figures} == figures, day
-    series: dict[str, dict[str, str]] = {}
-    for day, figures in days.items():
-        for name, value in figures.items():
-            if day == today or name in RECOMPUTED:
-                series.setdefault(name, {})[day_to_date(day).isoformat()] = fields_text(
-                    {"v": value}
-                )["v"]
+    series: dict[str, dict[str, str]] = {name: {} for name in SERIES_FIGURES}
+    for row in by_day.values():  # every day of the history, the final ones included
+        for name in SERIES_FIGURES:
+            series[name][str(row["day"])] = fields_text({"v": row[name]})["v"]
     return Expected(snapshot, replay.accounts(), alerts, letters, series)
 
 
@@ -211,15 +208,24 @@ def assert_worker_holds(settings: Settings, expected: Expected, workers: Workers
     names = sorted(expected.series)
 
     def series_match() -> bool:
-        got = redis_series(settings, names)
-        return all(
-            got[name].get(day) == text
-            for name, days in expected.series.items()
-            for day, text in days.items()
-        )
+        return redis_series(settings, names) == expected.series
 
-    wait_until(series_match, "the series of the replay's days", tail=workers.tail)
+    wait_until(
+        series_match, "the series of every day equal to the replay's",
+        tail=lambda: _series_diff(redis_series(settings, names), expected.series) + workers.tail(),
+    )  # fmt: skip
     assert set(expected.series) == set(SERIES_FIGURES)
+
+
+def _series_diff(got: dict[str, dict[str, str]], want: dict[str, dict[str, str]]) -> str:
+    """The first differing series values: figure, day, the worker's, the replay's."""
+    rows = [
+        f"{name} {day}: worker {got.get(name, {}).get(day)!r}, replay {want[name].get(day)!r}"
+        for name in sorted(want)
+        for day in sorted(set(want[name]) | set(got.get(name, {})))
+        if got.get(name, {}).get(day) != want[name].get(day)
+    ]
+    return f"{len(rows)} series values differ:\n" + "\n".join(rows[:12]) + "\n"
 
 
 def _dead_letter_diff(settings: Settings, expected: Expected) -> str:

@@ -76,7 +76,11 @@ def test_replay_writes_the_months_and_cohorts_tables(stream: Path, tmp_path: Pat
                  "--months", str(months), "--cohorts", str(cohorts)])  # fmt: skip
     assert code == 0
     (month,) = list(csv.DictReader(io.StringIO(months.read_text())))
-    assert list(month) == list(MonthRow.model_fields)
+    fields = [name for name in MonthRow.model_fields if name != "at_end"]
+    assert list(month) == [*fields, *(f"end_{name}" for name in FIGURES)]
+    assert (month["end_mrr"], month["end_paying_customers"], month["end_dau"]) == (
+        "49.00", "1", "1",
+    )  # fmt: skip
     assert (month["month"], month["currency"], month["new_mrr"], month["new_customers"]) == (
         "2026-03", "USD", "49.00", "1",
     )  # fmt: skip
@@ -98,7 +102,8 @@ def test_a_stream_without_payments_has_header_only_tables(tmp_path: Path) -> Non
     months = tmp_path / "m.csv"
     assert main(["replay", str(stream), "--snapshot", str(tmp_path / "s.json"),
                  "--months", str(months)]) == 0  # fmt: skip
-    assert months.read_text().splitlines() == [",".join(MonthRow.model_fields)]
+    (header,) = months.read_text().splitlines()
+    assert header.startswith("month,currency,") and header.endswith(",end_dead_letters")
 
 
 def test_replay_reads_stdin(
