@@ -167,7 +167,22 @@ class Payment(Event):
     interval_count: Annotated[int, Field(ge=1)] = 1
     """How many `interval`s one payment covers."""
     plan: str | None = None
-    """The plan paid for; becomes the account's plan."""
+    """The plan paid for; becomes the account's plan (and the subscription's)."""
+    subscription_id: Id | None = None
+    """The subscription paid for (BILLING.md); null: the account's one subscription, whose
+    id is the `account_id`. An account's MRR is the sum of its subscriptions'."""
+    quantity: Annotated[int, Field(ge=1)] = 1
+    """Seats or units billed for the period (the `seats` figure); `amount` is already the
+    total for them."""
+    tax_amount: Money = Decimal(0)
+    """The tax inside `amount` (<= `amount`), never revenue: the monthly amount is
+    `amount - tax_amount`."""
+
+    @model_validator(mode="after")
+    def _tax_within_amount(self) -> Payment:
+        if self.tax_amount > self.amount:
+            raise ValueError("tax_amount is more than amount")
+        return self
 
 
 class Cancellation(Event):
@@ -182,6 +197,8 @@ class Cancellation(Event):
     """False for an involuntary churn (e.g. a failed card)."""
     comment: str | None = None
     """Free text from the customer."""
+    subscription_id: Id | None = None
+    """The subscription that ends (BILLING.md); null: every subscription of the account."""
 
     @model_validator(mode="after")
     def _effective_not_before_occurred(self) -> Cancellation:

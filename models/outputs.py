@@ -210,6 +210,23 @@ def _short(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in detail.items()}
 
 
+class SubscriptionView(_Output):
+    """One subscription of an account in its read model (BILLING.md)."""
+
+    id: str
+    """`subscription_id` (the account's id for its one subscription when payments name none)."""
+    plan: str | None
+    """The plan of its last payment that names one."""
+    mrr: Decimal
+    """Its monthly amount, net of tax, in the account's `currency`; 0 once it ended."""
+    quantity: int
+    """Seats or units of its last payment."""
+    paid_through: str | None
+    """The end of the period its last payment covers, RFC 3339 UTC."""
+    scheduled_end: str | None
+    """When a scheduled cancellation ends it, RFC 3339 UTC; null when none."""
+
+
 class AccountView(_Output):
     """`growth:account:{id}` (EVENTS.md "Redis"): one account as the engine holds it."""
 
@@ -229,6 +246,8 @@ class AccountView(_Output):
     """The alert rules open on the account (docs/DECISIONS.md 38); empty when none."""
     paying_since: str | None
     """The day (YYYY-MM-DD) the current paying streak began; null when not paying."""
+    subscriptions: list[SubscriptionView] = []
+    """Its subscriptions, by id (BILLING.md)."""
 
 
 class MonthRow(_Output):
@@ -316,6 +335,11 @@ class Snapshot(_Output):
     """12 x MRR."""
     paying_customers: int
     """Accounts with MRR > 0."""
+    active_subscriptions: int
+    """Subscriptions with a monthly amount > 0 (BILLING.md); an account has one unless its
+    payments name others (`subscription_id`)."""
+    seats: int
+    """The `quantity` of those subscriptions, summed."""
     arpa: Decimal | None
     """MRR / paying customers; null without any."""
     new_mrr: Decimal

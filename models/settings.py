@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     `auto` = rocksdb:// when rocksdict is installed, else memory://."""
     web_host: str = "127.0.0.1"
     """Address the worker's web server (HTTP API, dashboard) listens on; 0.0.0.0 in a container."""
+    stripe_webhook_secret: SecretStr | None = None
+    """The signing secret (`whsec_...`) of the Stripe webhook endpoint that posts to the
+    worker's `POST /webhooks/stripe` (docs/STRIPE.md); unset, that endpoint answers 503."""
     data_dir: str = ".growthstream-data"
     """Local table data (rocksdict); each worker uses `<data_dir>/<app_id>-<web port>`."""
 

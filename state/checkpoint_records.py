@@ -27,7 +27,7 @@ from typing import Any, Final
 from state.activity import stored_to_packed
 from state.alerts import DayClose
 from state.codec import (
-    ACCOUNT_FIELDS,
+    account_fields,
     bucket_from_json,
     bucket_to_json,
     days_to_json,
@@ -54,7 +54,7 @@ def _account(engine: Engine, account_id: str) -> Any:
     if account is None:
         return None
     timers = [[at, seq, int(kind)] for at, seq, kind, _ in engine.timers.of_account(account_id)]
-    return [str(account.mrr), *(getattr(account, f) for f in ACCOUNT_FIELDS), timers]
+    return [str(account.mrr), *account_fields(account), timers]
 
 
 def _meta(engine: Engine, generation: int) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
         elif kind == "a":
             mrr, *fields, pending = value
             account = Account(mrr=Decimal(mrr))
-            set_account_fields(account, fields)
+            set_account_fields(name, account, fields)
             ledger.accounts[name] = account
             timers += [(at, seq, TimerKind(k), name) for at, seq, k in pending]
         elif kind == "r":
@@ -172,6 +172,7 @@ def engine_from_records(config: EngineConfig, records: Iterable[Record]) -> Engi
     engine.events, engine.duplicates, engine.dead_letters = meta["counters"]
     ledger.mrr = Decimal(meta["mrr"])
     ledger.paying = meta["paying"]
+    ledger.recount()
     ledger.days = {day: bucket_from_json(b) for day, b in meta["movement_days"]}
     engine.day_closes = {day: DayClose(*close) for day, *close in meta["day_closes"]}
     engine.timers.restore(timers, meta["timer_seq"])

@@ -22,7 +22,7 @@ from state.day_rows import DaySides
 from state.engine import Engine
 from state.figures import Partial
 from state.months import CohortMonth, MonthMovements
-from state.mrr import Account, CohortMovements, DayMovements
+from state.mrr import Account, CohortMovements, DayMovements, Subscription
 from state.nps import NpsDay
 from state.people import person_key
 from state.tally import Tally
@@ -33,19 +33,43 @@ FORMAT = 3
 Json = dict[str, Any]
 
 ACCOUNT_FIELDS = (
-    "ever_paid", "changed_at", "paid_through", "streak_start", "cancel_requested_at",
-    "cancel_effective_at", "plan", "last_active", "last_score", "last_score_at",
-    "usage_check_at", "open_alerts", "first_paid",
+    "ever_paid", "ended_at", None, "streak_start", None, None, "plan", "last_active",
+    "last_score", "last_score_at", "usage_check_at", "open_alerts", "first_paid",
 )  # fmt: skip
-"""An account's fields after its MRR, in order; state written before a field was added
-has fewer, and the missing ones keep their defaults (`set_account_fields`)."""
+"""An account's fields after its MRR, in order, then its subscriptions. State written
+before a field was added has fewer, and the missing ones keep their defaults; state
+written before subscriptions (BILLING.md) held the one subscription's stale time, paid
+through and scheduled end in the places now None (`set_account_fields`)."""
+_LEGACY = (1, 2, 4, 5)
+"""Where the one subscription's changed_at, paid_through, cancel_requested_at and
+cancel_effective_at were."""
 
 
-def set_account_fields(account: Account, fields: list[Any]) -> None:
-    if len(fields) > len(ACCOUNT_FIELDS):
+def account_fields(account: Account) -> list[Any]:
+    """The account after its MRR: `ACCOUNT_FIELDS`, then its subscriptions."""
+    fields = [None if name is None else getattr(account, name) for name in ACCOUNT_FIELDS]
+    subs = [sub.to_list(sid) for sid, sub in account.subscriptions.items()]
+    return [*fields, subs]
+
+
+def set_account_fields(account_id: str, account: Account, fields: list[Any]) -> None:
+    if len(fields) > len(ACCOUNT_FIELDS) + 1:
         raise ValueError(f"an account with {len(fields)} fields, more than this version knows")
     for name, value in zip(ACCOUNT_FIELDS, fields, strict=False):
-        setattr(account, name, value)
+        if name is not None:
+            setattr(account, name, value)
+    if len(fields) > len(ACCOUNT_FIELDS):
+        account.subscriptions = dict(Subscription.from_list(raw) for raw in fields[-1])
+        return
+    legacy = [fields[i] if i < len(fields) else None for i in _LEGACY]
+    changed_at, paid_through, requested, effective = legacy
+    account.ended_at = None
+    if account.mrr > 0 or any(v is not None for v in legacy):
+        account.subscriptions = {
+            account_id: Subscription(
+                account.mrr, 1, changed_at, paid_through, requested, effective, account.plan
+            )
+        }
 
 
 def months_to_json(months: Mapping[int, MonthMovements]) -> list[list[Any]]:
@@ -76,6 +100,7 @@ def bucket_to_json(bucket: DayMovements) -> list[Any]:
             [start, str(c.expansion), str(c.contraction), str(c.churned), c.churned_count]
             for start, c in bucket.by_streak_start.items()
         ],
+        bucket.subscriptions, bucket.seats,
     ]  # fmt: skip
 
 
@@ -89,6 +114,8 @@ def bucket_from_json(raw: list[Any]) -> DayMovements:
             start: CohortMovements(Decimal(e), Decimal(c), Decimal(ch), n)
             for start, e, c, ch, n in raw[10]
         },
+        subscriptions=raw[11] if len(raw) > 11 else 0,
+        seats=raw[12] if len(raw) > 12 else 0,
     )  # fmt: skip
 
 
@@ -102,6 +129,8 @@ def partial_to_json(partial: Partial, stream_time: int | None) -> Json:
         "stream_time": stream_time,
         "mrr": str(partial.mrr),
         "paying": partial.paying,
+        "subscriptions": partial.subscriptions,
+        "seats": partial.seats,
         "movement_days": days_to_json(dict(partial.movement_days), bucket_to_json),
         "activity_days": days_to_json(dict(partial.activity_days), int),
         "nps_days": days_to_json(
@@ -123,6 +152,8 @@ def partial_from_json(raw: Json) -> tuple[Partial, int | None]:
     partial = Partial(
         mrr=Decimal(raw["mrr"]),
         paying=raw["paying"],
+        subscriptions=raw.get("subscriptions", 0),
+        seats=raw.get("seats", 0),
         movement_days={day: bucket_from_json(b) for day, b in raw["movement_days"]},
         activity_days={day: count for day, count in raw["activity_days"]},
         nps_days={day: NpsDay(*counts) for day, counts in raw["nps_days"]},
@@ -164,7 +195,7 @@ def engine_to_json(engine: Engine) -> Json:
         "mrr": str(ledger.mrr),
         "paying": ledger.paying,
         "accounts": {
-            account_id: [str(a.mrr), *(getattr(a, f) for f in ACCOUNT_FIELDS)]
+            account_id: [str(a.mrr), *account_fields(a)]
             for account_id, a in ledger.accounts.items()
         },
         "movement_days": days_to_json(ledger.days, bucket_to_json),
@@ -221,8 +252,9 @@ def engine_from_json(config: EngineConfig, raw: Json) -> Engine:
     ledger.paying = raw["paying"]
     for account_id, (mrr, *fields) in raw["accounts"].items():
         account = Account(mrr=Decimal(mrr))
-        set_account_fields(account, fields)
+        set_account_fields(account_id, account, fields)
         ledger.accounts[account_id] = account
+    ledger.recount()
     ledger.days = {day: bucket_from_json(b) for day, b in raw["movement_days"]}
     kept_from, nps_kept_from = engine.kept_from()
     engine.activity.restore({user: stored_to_packed(v) for user, v in raw["users"]}, kept_from)

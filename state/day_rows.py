@@ -60,6 +60,7 @@ class DaySides:
             str(m.churned), str(m.reactivation), m.new_count, m.churned_count,
             m.reactivated_count, str(m.cohort_expansion), str(m.cohort_contraction),
             str(m.cohort_churned), m.cohort_churned_count, self.signups, self.tally.to_list(),
+            m.subscriptions, m.seats,
         ]  # fmt: skip
 
     @classmethod
@@ -68,6 +69,7 @@ class DaySides:
         mrr = MrrSums(
             d(raw[0]), raw[1], d(raw[2]), d(raw[3]), d(raw[4]), d(raw[5]), d(raw[6]), raw[7],
             raw[8], raw[9], d(raw[10]), d(raw[11]), d(raw[12]), raw[13],
+            *raw[16:18],  # subscriptions and seats: rows written before them have neither
         )  # fmt: skip
         return cls(mrr, raw[14], Tally.from_list(raw[15]))
 

@@ -268,6 +268,8 @@ class Engine(EventRules):
         return Partial(
             mrr=self.ledger.mrr,
             paying=self.ledger.paying,
+            subscriptions=self.ledger.subscriptions,
+            seats=self.ledger.seats,
             movement_days=self.ledger.days,
             activity_days=self.activity.by_day,
             nps_days=self.nps.by_day,

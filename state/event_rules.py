@@ -29,7 +29,7 @@ from state.day_index import DayIndex
 from state.figures import Group
 from state.money import ZERO, monthly_amount
 from state.months import MonthBook
-from state.mrr import Account, Change, MrrBook
+from state.mrr import Account, Change, MrrBook, Subscription
 from state.nps import NpsBook
 from state.people import person_key, person_prefix
 from state.risk import BIT, CLOSED_BY_CHURN, CLOSED_BY_PAYING_AGAIN
@@ -79,18 +79,38 @@ class EventRules:
             if kind is TimerKind.USAGE:
                 self._check_usage(account_id, account, at)
                 continue
-            if kind is TimerKind.CANCELLATION:
-                if account.cancel_effective_at != at:
-                    continue
-                account.cancel_requested_at = account.cancel_effective_at = None
-                account.open_alerts &= ~_SCHEDULED
-                reason = "cancelled"
-            elif account.paid_through is None or account.paid_through + self._grace != at:
-                continue
-            else:
-                reason = "lapsed"
-            changed |= self._set_mrr(account_id, account, ZERO, at // US_PER_DAY, at, reason)
+            changed |= self._end_due(account_id, account, at)
         return changed
+
+    def _end_due(self, account_id: str, account: Account, at: int) -> int:
+        """Every subscription of the account whose scheduled end or lapse falls at `at`
+        ends, in one movement (BILLING.md "One instant, one movement"); a timer that finds
+        none (replaced, withdrawn, or ended by another timer of the instant) does nothing."""
+        grace, cancelled, lapsed = self._grace, False, False
+        counts = (account.active, account.seats)
+        for sub in account.subscriptions.values():
+            if sub.cancel_effective_at == at:
+                sub.cancel_requested_at = sub.cancel_effective_at = None
+                sub.monthly, cancelled = ZERO, True
+            elif sub.paid_through is not None and sub.paid_through + grace == at and grace:
+                sub.monthly, lapsed = ZERO, True
+        if not (cancelled or lapsed):
+            return 0
+        if not any(s.cancel_effective_at is not None for s in account.subscriptions.values()):
+            account.open_alerts &= ~_SCHEDULED
+        reason = "cancelled" if cancelled else "lapsed"
+        return self._settle(account_id, account, counts, at // US_PER_DAY, at, reason)
+
+    def _settle(
+        self, account_id: str, account: Account, counts: tuple[int, int], day: int, at: int,
+        cause: str,
+    ) -> int:  # fmt: skip
+        """The account's MRR after its subscriptions changed, as one movement."""
+        change = self.ledger.settle(account_id, account, counts, day)
+        changed = Group.MRR if (account.active, account.seats) != counts else 0
+        if change is None:
+            return changed
+        return self._moved(account, change, at, cause)
 
     def _check_usage(self, account_id: str, account: Account, at: int) -> None:
         account.usage_check_at = None
@@ -110,6 +130,10 @@ class EventRules:
         change = self.ledger.set_mrr(account_id, account, after, day)
         if change is None:
             return 0
+        return self._moved(account, change, at, cause)
+
+    def _moved(self, account: Account, change: Change, at: int, cause: str) -> int:
+        """What one movement of an account's MRR records and raises."""
         self._moves.append(change)
         first_paid = account.first_paid
         self.months.record(change, change.streak_start if first_paid is None else first_paid)
@@ -122,9 +146,6 @@ class EventRules:
                 account.open_alerts &= ~CLOSED_BY_PAYING_AGAIN
             self._raise(account, rules.downgrade(change, at, cause))
         return Group.MRR
-
-    def _is_stale(self, account: Account, at: int) -> bool:
-        return account.changed_at is not None and at < account.changed_at
 
     def _payment(self, event: Payment, at: int) -> int:
         if (
@@ -142,50 +163,76 @@ class EventRules:
                         ),
                     )  # fmt: skip
             return 0
-        account = self.ledger.account(event.account_id)
-        if self._is_stale(account, at):
+        account_id = event.account_id
+        account = self.ledger.account(account_id)
+        sid = event.subscription_id or account_id
+        sub = account.subscriptions.get(sid)
+        if _is_stale(account, sub, at):
             return 0
-        account.changed_at = at
+        if sub is None:
+            sub = account.subscriptions[sid] = Subscription()
+        counts = (account.active, account.seats)
+        sub.changed_at = at
         account.open_alerts &= ~_FAILED
         if event.plan is not None:
-            account.plan = event.plan
-        requested = account.cancel_requested_at
+            account.plan = sub.plan = event.plan
+        requested = sub.cancel_requested_at
         if requested is not None and at > requested:
-            account.cancel_requested_at = account.cancel_effective_at = None
-            account.open_alerts &= ~_SCHEDULED
-        account.paid_through = add_interval(at, event.interval, event.interval_count)
-        if self._grace and account.paid_through is not None:
-            self.timers.schedule(
-                account.paid_through + self._grace, TimerKind.LAPSE, event.account_id
-            )
-        monthly = monthly_amount(
-            event.amount, event.currency, event.interval, event.interval_count, self._rates
+            sub.cancel_requested_at = sub.cancel_effective_at = None
+            if not account.scheduled:
+                account.open_alerts &= ~_SCHEDULED
+        sub.paid_through = add_interval(at, event.interval, event.interval_count)
+        if self._grace and sub.paid_through is not None:
+            self.timers.schedule(sub.paid_through + self._grace, TimerKind.LAPSE, account_id)
+        amount = event.amount - event.tax_amount if event.tax_amount else event.amount
+        sub.monthly = monthly_amount(
+            amount, event.currency, event.interval, event.interval_count, self._rates
         )
-        return self._set_mrr(
-            event.account_id, account, monthly, at // US_PER_DAY, at, event.event_id
-        )
+        sub.quantity = event.quantity
+        return self._settle(account_id, account, counts, at // US_PER_DAY, at, event.event_id)
 
     def _cancellation(self, event: Cancellation, at: int) -> int:
-        account = self.ledger.account(event.account_id)
-        if self._is_stale(account, at):
-            return 0
-        account.changed_at = at
+        """A cancellation of one subscription, or (no `subscription_id`) of every one the
+        account has, each under its own stale rule."""
+        account_id = event.account_id
+        account = self.ledger.account(account_id)
+        sid = event.subscription_id
+        if sid is None:
+            if account.ended_at is not None and at < account.ended_at:
+                return 0
+            account.ended_at = at
+            subs = [s for s in account.subscriptions.values() if not _is_stale(None, s, at)]
+        else:
+            sub = account.subscriptions.get(sid)
+            if _is_stale(account, sub, at):
+                return 0
+            if sub is None:
+                sub = account.subscriptions[sid] = Subscription()
+            subs = [sub]
+        for sub in subs:
+            sub.changed_at = at
         effective = at if event.effective_at is None else to_micros(event.effective_at)
         assert self.stream_time is not None
         if effective <= self.stream_time:
-            account.cancel_requested_at = account.cancel_effective_at = None
-            account.open_alerts &= ~_SCHEDULED
-            return self._set_mrr(
-                event.account_id, account, ZERO, effective // US_PER_DAY, at, "cancelled"
+            counts = (account.active, account.seats)
+            for sub in subs:
+                sub.cancel_requested_at = sub.cancel_effective_at = None
+                sub.monthly = ZERO
+            if not account.scheduled:
+                account.open_alerts &= ~_SCHEDULED
+            return self._settle(
+                account_id, account, counts, effective // US_PER_DAY, at, "cancelled"
             )
-        account.cancel_requested_at = at
-        account.cancel_effective_at = effective
-        self.timers.schedule(effective, TimerKind.CANCELLATION, event.account_id)
-        if account.mrr > 0:
+        for sub in subs:
+            sub.cancel_requested_at = at
+            sub.cancel_effective_at = effective
+        if subs or not account.subscriptions:
+            self.timers.schedule(effective, TimerKind.CANCELLATION, account_id)
+        if account.mrr > 0 and account.scheduled:
             self._raise(
                 account,
                 self.alert_rules.cancellation_scheduled(
-                    event.account_id, account, event.event_id, at, effective
+                    account_id, account, event.event_id, at, effective
                 ),
             )
         return 0
@@ -232,3 +279,12 @@ class EventRules:
                 ),
             )
         return Group.NPS
+
+
+def _is_stale(account: Account | None, sub: Subscription | None, at: int) -> bool:
+    """The stale rule (METRICS.md), per subscription: an event dated before the last one
+    that changed the subscription, or before the last cancellation of every subscription
+    of the account, changes nothing."""
+    if account is not None and account.ended_at is not None and at < account.ended_at:
+        return True
+    return sub is not None and sub.changed_at is not None and at < sub.changed_at

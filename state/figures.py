@@ -22,7 +22,7 @@ from state.tally import Tally
 Value = Decimal | int | None
 
 MRR_FIGURES: Final = (
-    "mrr", "arr", "paying_customers", "arpa",
+    "mrr", "arr", "paying_customers", "active_subscriptions", "seats", "arpa",
     "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr",
     "net_new_mrr", "new_customers", "churned_customers", "reactivated_customers",
     "mrr_at_start", "customers_at_start", "customer_churn_rate", "gross_mrr_churn_rate",
@@ -68,6 +68,10 @@ class Partial:
 
     mrr: Decimal
     paying: int
+    subscriptions: int
+    """Active subscriptions (a monthly amount > 0)."""
+    seats: int
+    """Their quantities summed."""
     movement_days: Mapping[int, DayMovements]
     activity_days: Mapping[int, int]
     nps_days: Mapping[int, NpsDay]
@@ -126,6 +130,8 @@ class MrrSums:
     cohort_contraction: Decimal
     cohort_churned: Decimal
     cohort_churned_count: int
+    subscriptions: int = 0
+    seats: int = 0
 
     @property
     def customers_at_start(self) -> int:
@@ -146,11 +152,15 @@ class MrrSums:
         self.cohort_contraction += other.cohort_contraction
         self.cohort_churned += other.cohort_churned
         self.cohort_churned_count += other.cohort_churned_count
+        self.subscriptions += other.subscriptions
+        self.seats += other.seats
 
 
 def mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> MrrSums:
     mrr = sum((p.mrr for p in parts), ZERO)
     paying = sum(p.paying for p in parts)
+    subscriptions = sum(p.subscriptions for p in parts)
+    seats = sum(p.seats for p in parts)
     new = expansion = contraction = churned = reactivation = ZERO
     new_count = churned_count = reactivated_count = 0
     cohort_expansion = cohort_contraction = cohort_churned = ZERO
@@ -180,7 +190,7 @@ def mrr_sums(parts: Sequence[Partial], day: int | None, window: int) -> MrrSums:
     return MrrSums(
         mrr, paying, new, expansion, contraction, churned, reactivation, new_count,
         churned_count, reactivated_count, cohort_expansion, cohort_contraction, cohort_churned,
-        cohort_churned_count,
+        cohort_churned_count, subscriptions, seats,
     )  # fmt: skip
 
 
@@ -228,6 +238,8 @@ def mrr_figures_of(m: MrrSums) -> dict[str, Value]:
         "mrr": _round(mrr, _MONEY),
         "arr": _round(mrr * 12, _MONEY),
         "paying_customers": paying,
+        "active_subscriptions": m.subscriptions,
+        "seats": m.seats,
         "arpa": None if arpa is None else _round(arpa, _MONEY),
         "new_mrr": _round(new, _MONEY),
         "expansion_mrr": _round(expansion, _MONEY),

@@ -46,8 +46,11 @@ RECOMPUTED: tuple[str, ...] = FIGURES
 def rewound(part: Partial, day: int) -> Partial:
     """`part` as it stood at the end of `day`: movements dated after it taken back."""
     mrr, paying = part.mrr, part.paying
+    subscriptions, seats = part.subscriptions, part.seats
     for d, bucket in part.movement_days.items():
         if d > day:
+            subscriptions -= bucket.subscriptions
+            seats -= bucket.seats
             mrr -= (
                 bucket.new
                 + bucket.expansion
@@ -56,7 +59,7 @@ def rewound(part: Partial, day: int) -> Partial:
                 - bucket.churned
             )
             paying -= bucket.new_count + bucket.reactivation_count - bucket.churned_count
-    return replace(part, mrr=mrr, paying=paying)
+    return replace(part, mrr=mrr, paying=paying, subscriptions=subscriptions, seats=seats)
 
 
 def partial_sides(part: Partial, day: int, windows: Windows, tally: Tally | None) -> DaySides:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from state.money import ZERO
 
@@ -31,18 +32,51 @@ class Movement(StrEnum):
 
 
 @dataclass(slots=True)
+class Subscription:
+    """One subscription of an account (BILLING.md): its own monthly amount, stale rule,
+    `paid_through` and scheduled end; the account's MRR is the sum of its subscriptions'."""
+
+    monthly: Decimal = ZERO
+    quantity: int = 1
+    changed_at: int | None = None
+    """`occurred_at` (µs) of the last event that changed it (stale rule)."""
+    paid_through: int | None = None
+    cancel_requested_at: int | None = None
+    cancel_effective_at: int | None = None
+    plan: str | None = None
+
+    @property
+    def seats(self) -> int:
+        """The seats it counts: its quantity while it has a monthly amount."""
+        return self.quantity if self.monthly > 0 else 0
+
+    def to_list(self, subscription_id: str) -> list[Any]:
+        return [
+            subscription_id, str(self.monthly), self.quantity, self.changed_at,
+            self.paid_through, self.cancel_requested_at, self.cancel_effective_at, self.plan,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_list(cls, raw: list[Any]) -> tuple[str, Subscription]:
+        sid, monthly, quantity, changed_at, paid_through, requested, effective, plan = raw
+        return sid, cls(
+            Decimal(monthly), quantity, changed_at, paid_through, requested, effective, plan
+        )
+
+
+@dataclass(slots=True)
 class Account:
     mrr: Decimal = ZERO
+    """The sum of its subscriptions' monthly amounts."""
     ever_paid: bool = False
-    changed_at: int | None = None
-    """`occurred_at` (µs) of the last event that changed the subscription (stale rule)."""
-    paid_through: int | None = None
+    ended_at: int | None = None
+    """`occurred_at` (µs) of the last cancellation of every subscription (without a
+    `subscription_id`): an event of any subscription dated before it is stale."""
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
     streak_start: int | None = None
     """Day the current (or last) paying streak began."""
     first_paid: int | None = None
     """Day of the account's first payment (its new movement): its cohort (state/months.py)."""
-    cancel_requested_at: int | None = None
-    cancel_effective_at: int | None = None
     plan: str | None = None
     last_active: int | None = None
     last_score: int | None = None
@@ -54,6 +88,22 @@ class Account:
     person_prefix: str | None = field(default=None, compare=False, repr=False)
     """`state.people.person_prefix` of the account's id, once an activity needed it: derived,
     never checkpointed."""
+
+    @property
+    def active(self) -> int:
+        """Its subscriptions with a monthly amount."""
+        return sum(1 for sub in self.subscriptions.values() if sub.monthly > 0)
+
+    @property
+    def seats(self) -> int:
+        return sum(sub.seats for sub in self.subscriptions.values())
+
+    @property
+    def scheduled(self) -> bool:
+        """Every subscription with a monthly amount has a scheduled end: the account is
+        set to churn."""
+        paying = [s for s in self.subscriptions.values() if s.monthly > 0]
+        return bool(paying) and all(s.cancel_effective_at is not None for s in paying)
 
     @property
     def status(self) -> Status:
@@ -125,6 +175,10 @@ class Movements:
 @dataclass(slots=True)
 class DayMovements(Movements):
     by_streak_start: dict[int, CohortMovements] = field(default_factory=dict)
+    subscriptions: int = 0
+    """The change of the active subscriptions on the day (to rewind a past day's count)."""
+    seats: int = 0
+    """The change of the seats on the day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +195,39 @@ class Change:
 
 
 class MrrBook:
-    __slots__ = ("accounts", "days", "mrr", "paying")
+    __slots__ = ("accounts", "days", "mrr", "paying", "seats", "subscriptions")
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.days: dict[int, DayMovements] = {}
         self.mrr: Decimal = ZERO
         self.paying: int = 0
+        self.subscriptions: int = 0
+        """Active subscriptions (a monthly amount > 0) of every account."""
+        self.seats: int = 0
+
+    def recount(self) -> None:
+        """The subscription and seat totals from the accounts (after a restore)."""
+        self.subscriptions = sum(a.active for a in self.accounts.values())
+        self.seats = sum(a.seats for a in self.accounts.values())
+
+    def settle(
+        self, account_id: str, account: Account, counts: tuple[int, int], day: int
+    ) -> Change | None:
+        """After its subscriptions changed (`counts`: its active subscriptions and seats
+        before): the account's MRR becomes their sum, in one movement, and the day's
+        subscription and seat counts move."""
+        active, seats = account.active, account.seats
+        if (active, seats) != counts:
+            bucket = self.days.get(day)
+            if bucket is None:
+                bucket = self.days[day] = DayMovements()
+            bucket.subscriptions += active - counts[0]
+            bucket.seats += seats - counts[1]
+            self.subscriptions += active - counts[0]
+            self.seats += seats - counts[1]
+        total = sum((sub.monthly for sub in account.subscriptions.values()), ZERO)
+        return self.set_mrr(account_id, account, total, day)
 
     def account(self, account_id: str) -> Account:
         account = self.accounts.get(account_id)

@@ -6,7 +6,7 @@ the engine's state, so the read model cannot say anything the engine does not ho
 
 from __future__ import annotations
 
-from models.outputs import AccountView
+from models.outputs import AccountView, SubscriptionView
 from state.clock import day_to_date, iso_utc
 from state.engine import Engine
 from state.risk import open_rules
@@ -31,4 +31,17 @@ def account_view(engine: Engine, account_id: str) -> AccountView | None:
             if paying and account.streak_start is not None
             else None
         ),
+        subscriptions=[
+            SubscriptionView.model_construct(
+                id=sid,
+                plan=sub.plan,
+                mrr=sub.monthly,
+                quantity=sub.quantity,
+                paid_through=None if sub.paid_through is None else iso_utc(sub.paid_through),
+                scheduled_end=(
+                    None if sub.cancel_effective_at is None else iso_utc(sub.cancel_effective_at)
+                ),
+            )
+            for sid, sub in sorted(account.subscriptions.items())
+        ],
     )

@@ -173,6 +173,8 @@ class _Dashboard:
             f"{self.style('MRR', 'bold')} {self.style(self.money('mrr'), 'bold')}",
             f"ARR {self.money('arr')}",
             f"Paying customers {self.count('paying_customers')}",
+            f"Subscriptions {self.count('active_subscriptions')}",
+            f"Seats {self.count('seats')}",
             f"ARPA {self.money('arpa')}",
         ]
         return _flow(cells, "   ", indent="  ")

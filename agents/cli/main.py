@@ -1,4 +1,4 @@
-"""`growthstream`: the command line (replay, demo, schema, produce, worker)."""
+"""`growthstream`: the command line (replay, demo, schema, produce, worker, stripe)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from agents.cli.common import UsageError
 from agents.cli.embedded import cmd_demo, cmd_replay, cmd_schema, demo_rates_text
 from agents.cli.kafka import cmd_produce, cmd_worker
+from agents.cli.stripe import add_commands as add_stripe_commands
 
 
 def _partitions(text: str) -> int:
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="write the JSON Schema of every event and output")
     schema.add_argument("dir", nargs="?", default="schema", metavar="DIR")
     schema.set_defaults(run=cmd_schema)
+
+    add_stripe_commands(commands)
     return parser
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Final
 
+from agents.demo.addons import plan_addon, plan_id, takes_addon
 from agents.demo.billing import (
     BILLING_WEIGHTS,
     BILLINGS,
@@ -104,7 +105,15 @@ class Account:
             currency=rng.choices(CURRENCIES, CURRENCY_WEIGHTS)[0],
         )
         self.users = self._make_users(signup, TIERS[tier])
-        Lifecycle(self, subscription).plan(signup)
+        extra = Random(f"{frame.spec.seed}:{self.account_id}")
+        addon = takes_addon(extra)
+        lifecycle = Lifecycle(self, subscription, plan_id(self.account_id) if addon else None)
+        lifecycle.plan(signup)
+        if addon and lifecycle.first_paid is not None:
+            stop = min([*lifecycle.streak_ends, frame.end])
+            plan_addon(
+                self, self.account_id, extra, lifecycle.first_paid, stop, subscription.currency
+            )
         self._plan_surveys()
         self.fixed.sort(key=lambda item: item[0])
         self.fixed.reverse()

@@ -50,6 +50,20 @@ CURRENCIES: Final = ("USD", "EUR", "GBP")
 CURRENCY_WEIGHTS: Final = (60, 25, 15)
 
 ONE_TIME: Final = (Decimal(150), Decimal(500), Decimal(1200))
+VAT_RATES: Final = {"EUR": Decimal("0.20"), "GBP": Decimal("0.20")}
+"""Charged on top of the price in these currencies, and sent as `tax_amount`: never MRR."""
+ADDONS: Final = (
+    ("sso", {"USD": Decimal(15), "EUR": Decimal(14), "GBP": Decimal(12)}),
+    ("analytics", {"USD": Decimal(49), "EUR": Decimal(45), "GBP": Decimal(39)}),
+    ("priority-support", {"USD": Decimal(99), "EUR": Decimal(92), "GBP": Decimal(79)}),
+)
+"""Add-on subscriptions an account may take beside its plan, a month each."""
+
+
+def taxed(price: Decimal, currency: str) -> tuple[Decimal, Decimal]:
+    """(what is charged, the tax inside it) for a price net of tax."""
+    tax = (price * VAT_RATES.get(currency, Decimal(0))).quantize(_CENT)
+    return price + tax, tax
 
 
 def _price(tier: Tier, units: int, billing: Billing, currency: str) -> Decimal:

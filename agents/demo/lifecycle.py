@@ -13,7 +13,14 @@ from decimal import Decimal
 from random import Random
 from typing import Final, Protocol
 
-from agents.demo.billing import ONE_TIME, TIER_WEIGHTS, TIERS, Subscription, json_amount
+from agents.demo.billing import (
+    ONE_TIME,
+    TIER_WEIGHTS,
+    TIERS,
+    Subscription,
+    json_amount,
+    taxed,
+)
 from agents.demo.frame import Frame
 from agents.demo.instants import DAY, HOUR, MINUTE, add_interval
 from agents.demo.spec import Value
@@ -72,12 +79,19 @@ class Lifecycle:
     the account churns.
     """
 
-    __slots__ = ("account", "rng", "sub")
+    __slots__ = ("account", "first_paid", "rng", "streak_ends", "sub", "subscription_id")
 
-    def __init__(self, account: PlannedAccount, subscription: Subscription) -> None:
+    def __init__(
+        self, account: PlannedAccount, subscription: Subscription, subscription_id: str | None
+    ) -> None:
         self.account = account
         self.rng = account.rng
         self.sub = subscription
+        self.subscription_id = subscription_id
+        """The plan's subscription id on its payments (None: the account's one)."""
+        self.first_paid: int | None = None
+        self.streak_ends: list[int] = []
+        """When each paying streak ended for good (cancelled or lapsed)."""
 
     def plan(self, signup: int) -> None:
         account, rng = self.account, self.rng
@@ -90,6 +104,7 @@ class Lifecycle:
         else:
             first = signup + MINUTE + int(rng.random() * 30 * MINUTE)
         account.spans.append([signup, account.frame.end])
+        self.first_paid = first
         self._subscribe(first)
 
     def _signup(self, t: int) -> None:
@@ -186,6 +201,7 @@ class Lifecycle:
         now_weight = 0.3 if self.sub.billing.months == 1 else 0.1
         draw = rng.random()
         if draw < now_weight:
+            self.streak_ends.append(request)
             self._cancel(request, request if rng.random() < 0.3 else None, None)
             if rng.random() < 0.2:
                 self._pay(
@@ -197,8 +213,10 @@ class Lifecycle:
             self._cancel(request, period_end, None)
             if rng.random() < 0.35:  # changed their mind: a payment before the period ends
                 return request + int((0.2 + 0.6 * rng.random()) * (period_end - request))
+            self.streak_ends.append(request)
             self._stop_usage(period_end)
             return self._comeback(period_end)
+        self.streak_ends.append(period_end)
         self._fail_and_lapse(period_end)
         self._stop_usage(period_end)
         return self._comeback(period_end + _GRACE)
@@ -252,7 +270,10 @@ class Lifecycle:
     ) -> None:
         account, rng, sub = self.account, self.rng, self.sub
         value = account.base("pay", t)
-        value["amount"] = json_amount(rng, amount)
+        charged, tax = taxed(amount, sub.currency)
+        value["amount"] = json_amount(rng, charged)
+        if tax:
+            value["tax_amount"] = str(tax)
         value["currency"] = sub.currency
         if status != "succeeded" or rng.random() < 0.7:
             value["status"] = status
@@ -261,6 +282,10 @@ class Lifecycle:
             if sub.billing.count != 1 or rng.random() < 0.3:
                 value["interval_count"] = sub.billing.count
             value["plan"] = sub.plan()
+            if sub.units > 1:
+                value["quantity"] = sub.units
+            if self.subscription_id is not None:
+                value["subscription_id"] = self.subscription_id
         else:
             value["kind"] = kind
         account.add(t, "payments", value)

@@ -115,6 +115,8 @@ def account_body(
         raise ApiError(404, f"unknown account {account_id!r}")
     body: dict[str, object] = {"account_id": account_id}
     body |= {name: typed(raw.get(name), kind) for name, kind in ACCOUNT_KINDS.items()}
+    if body["subscriptions"] is None:  # written before subscriptions were listed
+        body["subscriptions"] = []
     seen: dict[str, Mapping[str, Any]] = {}
     for alert in alerts:
         if alert.get("account_id") == account_id:

@@ -22,7 +22,9 @@ SYMBOLS: Final = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 """The currencies written with a symbol; any other is written as its code (`CHF 1,000.00`).
 dashboard.js holds the same table."""
 MONEY: Final = ("mrr", "arr", "arpa")
-COUNTS: Final = ("paying_customers", "dau", "wau", "mau", "nps_responses")
+COUNTS: Final = (
+    "paying_customers", "active_subscriptions", "seats", "dau", "wau", "mau", "nps_responses",
+)  # fmt: skip
 PERCENTS: Final = (
     "customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate",
     "retention_rate", "nrr", "grr",

@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 
 import faust
 from aiohttp import web as aioweb
+from faust.web import View
 
 from agents.serving.api import (
     ApiError,
@@ -41,6 +42,8 @@ from agents.serving.tables import (
     wants_csv,
 )
 from agents.serving.telemetry import CONTENT_TYPE, Telemetry, TopicPartition, openmetrics_text
+from agents.stripe.webhook import PATH as STRIPE_WEBHOOK_PATH
+from agents.stripe.webhook import StripeWebhook, faust_sender
 from models.csvout import csv_text
 from models.jsonout import dumps
 from models.settings import Settings
@@ -294,10 +297,27 @@ def _view(app: faust.App, path: str, handler: Handler) -> None:
     app.page(path, name=f"growth_{name}")(get)
 
 
+def _stripe_webhook_view(app: faust.App, settings: Settings) -> None:
+    """`POST /webhooks/stripe` (agents/stripe/webhook.py says what each delivery gets): the
+    body read as the bytes Stripe signed, the reply as JSON."""
+    webhook = StripeWebhook(settings, faust_sender(app))
+
+    async def post(view: Any, request: Any) -> Any:
+        body = await request.read()
+        reply = await webhook.handle(body, request.headers.get("Stripe-Signature"))
+        return view.bytes(
+            dumps(reply.body).encode(), status=reply.status, headers={"Content-Type": JSON}
+        )
+
+    name = "growth_stripe_webhook"
+    app.page(STRIPE_WEBHOOK_PATH, name=name)(type(name, (View,), {"post": post}))
+
+
 def register_views(app: faust.App, worker: WorkerStatus) -> Api:
     """Add the API's views (before Faust's own, so ours answer `/`); the worker adds
     `json_errors` as a middleware of its web server."""
     api = Api(worker)
     for path, handler in routes(api).items():
         _view(app, path, handler)
+    _stripe_webhook_view(app, worker.settings)
     return api

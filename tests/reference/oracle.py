@@ -115,14 +115,26 @@ _MONTH_FACTOR = {
 
 
 @dataclass
-class _Account:
-    status: str = "prospect"  # prospect | paying | churned (D14)
-    mrr: int = 0  # cents
-    changed_at: int | None = None  # D7
-    streak_start: int | None = None  # day of the last new / reactivation
+class _Sub:
+    """One subscription (BILLING.md): its own price, stale time and timers."""
+
+    cents: int = 0  # its monthly amount, net of tax
+    quantity: int = 1
+    changed_at: int | None = None  # D7, per subscription
     cancel: tuple[int, int, int] | None = None  # scheduled: (effective, seq, requested at)
     lapse_seq: int | None = None  # the live lapse timer
+
+
+@dataclass
+class _Account:
+    status: str = "prospect"  # prospect | paying | churned (D14)
+    mrr: int = 0  # cents: the sum of its subscriptions' cents
+    subs: dict[str, _Sub] = field(default_factory=dict)
+    ended_at: int | None = None  # the latest cancellation of every subscription
+    streak_start: int | None = None  # day of the last new / reactivation
     plan: str | None = None  # R1
+    # (day, change of active subscriptions, change of seats), in processing order
+    sub_timeline: list[tuple[int, int, int]] = field(default_factory=list)
     last_active: int | None = None  # largest occurred_at of its activity
     last_score: tuple[int, int] | None = None  # R2: (occurred_at, score)
     timeline: list[tuple[int, int]] = field(default_factory=list)  # (day, MRR cents after)
@@ -148,7 +160,7 @@ class _Partition:
     dead_letters: int = 0
     seen: dict[tuple[str, str], _Seen] = field(default_factory=dict)
     accounts: dict[str, _Account] = field(default_factory=dict)
-    timers: list[tuple[int, int, str, str]] = field(default_factory=list)  # heap
+    timers: list[tuple[int, int, str, str, str]] = field(default_factory=list)  # heap
     seq: int = 0
     # what the figures are computed from, at the end
     movements: list[Movement] = field(default_factory=list)
@@ -217,26 +229,48 @@ class _Partition:
 
     # ---- timers (D5): a heap of (effect, seq, kind, account); stale entries skipped
 
-    def _new_timer(self, effect: int, kind: str, account_id: str) -> int:
+    def _new_timer(self, effect: int, kind: str, account_id: str, sub: str) -> int:
         self.seq += 1
-        heapq.heappush(self.timers, (effect, self.seq, kind, account_id))
+        heapq.heappush(self.timers, (effect, self.seq, kind, account_id, sub))
         return self.seq
 
     def _fire_due_timers(self) -> None:
         assert self.W is not None
         while self.timers and self.timers[0][0] <= self.W:
-            effect, seq, kind, account_id = heapq.heappop(self.timers)
+            first = heapq.heappop(self.timers)
+            effect, account_id = first[0], first[3]
+            # BILLING.md: every timer of the account at the same instant, one movement
+            same = [first]
+            while self.timers and self.timers[0][0] == effect:
+                same.append(heapq.heappop(self.timers))
+            others = [t for t in same if t[3] != account_id]
+            for timer in others:
+                heapq.heappush(self.timers, timer)
             account = self.accounts[account_id]
-            if kind == "cancel":
-                if account.cancel is None or account.cancel[1] != seq:
-                    continue  # replaced, withdrawn or cleared
-                account.cancel = None
-            else:
-                if account.lapse_seq != seq:
-                    continue  # a newer payment set a new one
-                account.lapse_seq = None
-            # D7: a timer does not move changed_at; D11/D12: no movement unless paying
-            self._set_mrr(account, 0, day_of(effect))
+            ended = False
+            for _, seq, kind, _, sid in (t for t in same if t[3] == account_id):
+                sub = account.subs[sid]
+                if kind == "cancel":
+                    if sub.cancel is None or sub.cancel[1] != seq:
+                        continue  # replaced, withdrawn or cleared
+                    sub.cancel = None
+                else:
+                    if sub.lapse_seq != seq:
+                        continue  # a newer payment set a new one
+                    sub.lapse_seq = None
+                sub.cents, ended = 0, True
+            if ended:  # D7: a timer does not move changed_at
+                self._settle(account, day_of(effect))
+
+    def _settle(self, account: _Account, day: int) -> None:
+        """The account's MRR after its subscriptions changed; their counts' change."""
+        active = sum(1 for sub in account.subs.values() if sub.cents > 0)
+        seats = sum(sub.quantity for sub in account.subs.values() if sub.cents > 0)
+        held_active = sum(a for _, a, _ in account.sub_timeline)
+        held_seats = sum(q for _, _, q in account.sub_timeline)
+        if (active, seats) != (held_active, held_seats):
+            account.sub_timeline.append((day, active - held_active, seats - held_seats))
+        self._set_mrr(account, sum(sub.cents for sub in account.subs.values()), day)
 
     # ---- MRR movements (METRICS.md "Movements")
 
@@ -299,51 +333,68 @@ class _Partition:
             if account.plan is None:  # R1: a signup's plan only fills an empty one
                 account.plan = event.plan
 
-    def _is_stale(self, account: _Account, t: int) -> bool:
-        return account.changed_at is not None and t < account.changed_at  # D7, D8
+    def _is_stale(self, account: _Account, sub: _Sub | None, t: int) -> bool:
+        # D7, D8, per subscription; and nothing dated before a cancellation of them all
+        if account.ended_at is not None and t < account.ended_at:
+            return True
+        return sub is not None and sub.changed_at is not None and t < sub.changed_at
 
     def _apply_payment(self, account: _Account, event: Event) -> None:
         if event.status != "succeeded" or event.payment_kind != "subscription":
             return  # D10
         t = event.t
-        if self._is_stale(account, t):
+        sid = event.account_id if event.subscription is None else event.subscription
+        if self._is_stale(account, account.subs.get(sid), t):
             return
-        account.changed_at = t
+        sub = account.subs.setdefault(sid, _Sub())
+        sub.changed_at = t
         if event.plan is not None:  # R1: a payment's plan replaces the account's
             account.plan = event.plan
         exact = (
-            Fraction(event.amount)
+            (Fraction(event.amount) - Fraction(event.tax))
             * event.rate
             / event.interval_count
             * _MONTH_FACTOR[event.interval]
         )
-        monthly_cents = round(exact * 100)  # Fraction rounds half to even
+        sub.cents = round(exact * 100)  # Fraction rounds half to even
+        sub.quantity = event.quantity
         # lapse timer for this payment (D9, D12); the previous one is dead. No
         # timer when paid through forever (past year 9999, oracle_config.paid_through)
-        account.lapse_seq = None
+        sub.lapse_seq = None
         grace = self.config.lapse_grace_days
         through = paid_through(t, event.interval, event.interval_count)
         if grace > 0 and through is not None:
-            account.lapse_seq = self._new_timer(
-                through + grace * US_PER_DAY, "lapse", event.account_id
+            sub.lapse_seq = self._new_timer(
+                through + grace * US_PER_DAY, "lapse", event.account_id, sid
             )
         # withdrawal of a scheduled cancellation requested strictly before (D9)
-        if account.cancel is not None and t > account.cancel[2]:
-            account.cancel = None
-        self._set_mrr(account, monthly_cents, day_of(t))
+        if sub.cancel is not None and t > sub.cancel[2]:
+            sub.cancel = None
+        self._settle(account, day_of(t))
 
     def _apply_cancellation(self, account: _Account, event: Event) -> None:
         t = event.t
-        if self._is_stale(account, t):
-            return
-        account.changed_at = t
+        if event.subscription is None:  # every subscription, each by its own stale rule
+            if account.ended_at is not None and t < account.ended_at:
+                return
+            account.ended_at = t
+            targets = [(k, s) for k, s in account.subs.items() if not self._is_stale(account, s, t)]
+        else:
+            sub = account.subs.get(event.subscription)
+            if self._is_stale(account, sub, t):
+                return
+            targets = [(event.subscription, account.subs.setdefault(event.subscription, _Sub()))]
         assert self.W is not None
-        if event.effective <= self.W:  # D11: applies now, clears any scheduled one
-            account.cancel = None
-            self._set_mrr(account, 0, day_of(event.effective))
-        else:  # D11: replaces any scheduled one
-            seq = self._new_timer(event.effective, "cancel", event.account_id)
-            account.cancel = (event.effective, seq, t)
+        for sid, sub in targets:
+            sub.changed_at = t
+            if event.effective <= self.W:  # D11: applies now, clears any scheduled one
+                sub.cancel = None
+                sub.cents = 0
+            else:  # D11: replaces any scheduled one
+                seq = self._new_timer(event.effective, "cancel", event.account_id, sid)
+                sub.cancel = (event.effective, seq, t)
+        if event.effective <= self.W:
+            self._settle(account, day_of(event.effective))
 
 
 # --------------------------------------------------------------------------
@@ -391,6 +442,10 @@ def _totals(parts: list[_Partition]) -> Totals:
         if part.W is not None:
             totals.stream_time = part.W  # all equal after the follow
         totals.paying_mrr += [a.mrr for a in part.accounts.values() if a.status == "paying"]
+        for account in part.accounts.values():
+            live = [sub for sub in account.subs.values() if sub.cents > 0]
+            totals.subscriptions += len(live)
+            totals.seats += sum(sub.quantity for sub in live)
         totals.movements += part.movements
         totals.user_last_days += [max(days) for days in part.active_days.values()]
         totals.latest_responses += list(part.latest_response.values())

@@ -34,6 +34,8 @@ class Totals:
     events: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    subscriptions: int = 0  # with a monthly amount > 0 (BILLING.md)
+    seats: int = 0  # their quantities
 
 
 # a context that never rounds, for building results of any size exactly
@@ -159,6 +161,8 @@ def figures(totals: Totals, config: OracleConfig) -> dict[str, object]:
         "mrr": money(mrr),
         "arr": money(12 * mrr),
         "paying_customers": paying_customers,
+        "active_subscriptions": totals.subscriptions,
+        "seats": totals.seats,
         "arpa": None if arpa is None else _round(arpa, 2),
         "new_mrr": money(sums["new"]),
         "expansion_mrr": money(sums["expansion"]),

@@ -43,6 +43,9 @@ class Event:
     interval: str = "month"  # payment
     interval_count: int = 1  # payment
     effective: int = 0  # cancellation: effective_at, µs
+    subscription: str | None = None  # payment (None: the account's one), cancellation (None: all)
+    quantity: int = 1  # payment
+    tax: Decimal = Decimal(0)  # payment: the tax inside `amount`
     user_id: str = ""  # activity, survey
     score: int = 0  # survey
 
@@ -104,6 +107,10 @@ def _id(msg: dict[str, object], name: str) -> str:
     if type(value) is not str or not 1 <= len(value) <= 128:
         raise _Bad(f"{name} must be a string of 1-128 chars")
     return value
+
+
+def _opt_id(msg: dict[str, object], name: str) -> str | None:
+    return None if msg.get(name) is None else _id(msg, name)
 
 
 def _opt_str(msg: dict[str, object], name: str) -> str | None:
@@ -196,6 +203,13 @@ def _validate(kind: str, msg: object, rates: Mapping[str, Fraction]) -> Event:
         if type(count) is not int or count < 1:
             raise _Bad("interval_count must be an int >= 1")
         plan = _opt_str(msg, "plan")
+        subscription = _opt_id(msg, "subscription_id")
+        quantity = msg.get("quantity", 1)
+        if type(quantity) is not int or quantity < 1:
+            raise _Bad("quantity must be an int >= 1")
+        tax = _amount(msg["tax_amount"]) if "tax_amount" in msg else Decimal(0)
+        if tax > amount:
+            raise _Bad("tax_amount above amount")
         return Event(
             kind,
             base["event_id"],
@@ -203,6 +217,9 @@ def _validate(kind: str, msg: object, rates: Mapping[str, Fraction]) -> Event:
             t,
             plan=plan,
             amount=amount,
+            subscription=subscription,
+            quantity=quantity,
+            tax=tax,
             rate=rates[currency],
             status=status,
             payment_kind=payment_kind,
@@ -218,7 +235,11 @@ def _validate(kind: str, msg: object, rates: Mapping[str, Fraction]) -> Event:
         _opt_str(msg, "reason")
         _opt_bool(msg, "voluntary", True)
         _opt_str(msg, "comment")
-        return Event(kind, base["event_id"], base["account_id"], t, effective=effective)
+        subscription = _opt_id(msg, "subscription_id")
+        return Event(
+            kind, base["event_id"], base["account_id"], t, effective=effective,
+            subscription=subscription,
+        )  # fmt: skip
     if kind == "activity":
         user_id = _id(msg, "user_id")
         _opt_str(msg, "action")

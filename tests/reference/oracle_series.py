@@ -47,6 +47,10 @@ def oracle_series(lines: Iterable[bytes | str], config: OracleConfig) -> list[di
                         mrr += after - before
                         paying += (before == 0 < after) - (after == 0 < before)
                     before = after
+                for effect, active, seats in account.sub_timeline:
+                    if effect <= day:
+                        totals.subscriptions += active
+                        totals.seats += seats
             totals.movements += part.movements
             totals.user_last_days += [
                 max(d for d in days if d <= day) for days in part.active_days.values()

@@ -120,6 +120,8 @@ def test_empty_stream() -> None:
         "mrr": D("0.00"),
         "arr": D("0.00"),
         "paying_customers": 0,
+        "active_subscriptions": 0,
+        "seats": 0,
         "arpa": None,
         "new_mrr": D("0.00"),
         "expansion_mrr": D("0.00"),

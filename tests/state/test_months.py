@@ -224,8 +224,11 @@ def test_a_checkpoint_writes_the_months_that_changed_and_restores_them() -> None
 
 def test_an_account_written_before_first_paid_existed_restores_with_its_default() -> None:
     account = Account()
-    set_account_fields(account, [True, 5, None, 3])
-    assert (account.ever_paid, account.changed_at, account.streak_start) == (True, 5, 3)
-    assert account.first_paid is None
+    set_account_fields("a1", account, [True, 5, None, 3])
+    assert (account.ever_paid, account.streak_start) == (True, 3)
+    assert account.first_paid is None and account.ended_at is None
+    # written before subscriptions: the stale time was the one subscription's
+    ((sid, sub),) = account.subscriptions.items()
+    assert (sid, sub.changed_at, sub.paid_through) == ("a1", 5, None) and sub.monthly == 0
     with pytest.raises(ValueError, match="more than this version knows"):
-        set_account_fields(Account(), [None] * (len(ACCOUNT_FIELDS) + 1))
+        set_account_fields("a1", Account(), [None] * (len(ACCOUNT_FIELDS) + 2))

@@ -377,7 +377,11 @@ ORDER_FREE = ("signups", "nps", "nps_responses", "promoters", "passives", "detra
 
 def pending(engine: Engine) -> set[str]:
     """Accounts with a scheduled cancellation that has not taken effect."""
-    return {a for a, acc in engine.ledger.accounts.items() if acc.cancel_effective_at is not None}
+    return {
+        a
+        for a, acc in engine.ledger.accounts.items()
+        if any(sub.cancel_effective_at is not None for sub in acc.subscriptions.values())
+    }
 
 
 @PROPS

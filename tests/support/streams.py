@@ -151,11 +151,30 @@ RANDOM_CONFIG = EngineConfig(fx_rates=RATES, window_days=10, lateness_days=5)
 """The config the random streams below are made for (short windows, some lateness)."""
 
 
-def random_stream(seed: int, length: int = 1500, *, in_order: bool = False) -> list[Event]:
+def _billing_fields(extra: random.Random, amount: str, currency: str) -> dict[str, Any]:
+    """A payment's subscription, seats and tax (BILLING.md), drawn apart from the stream."""
+    fields: dict[str, Any] = {}
+    sid = extra.choice([None, None, "plan", "addon"])
+    if sid is not None:
+        fields["subscription_id"] = sid
+    quantity = extra.choice([1, 1, 2, 5])
+    if quantity > 1:
+        fields["quantity"] = quantity
+    if currency == "EUR" and extra.random() < 0.7:  # 20 % VAT inside the amount
+        fields["tax_amount"] = str((Decimal(amount) / 6).quantize(Decimal("0.01")))
+    return fields
+
+
+def random_stream(
+    seed: int, length: int = 1500, *, in_order: bool = False, subscriptions: bool = True
+) -> list[Event]:
     """~60 days of 30 accounts: payments in two currencies, cancellations now and later,
     activity, surveys, signups, redeliveries, and (unless `in_order`) events up to two
-    days out of order."""
+    days out of order; with `subscriptions`, payments of several subscriptions with seats
+    and tax, and cancellations of one of them (drawn apart: the rest of the stream is the
+    same either way)."""
     rng = random.Random(seed)
+    extra = random.Random(seed * 7919 + 1)
     events: list[Event] = []
     for i in range(length):
         day = i / 25 + (0 if in_order else rng.uniform(-2, 0))
@@ -165,18 +184,23 @@ def random_stream(seed: int, length: int = 1500, *, in_order: bool = False) -> l
             events.append(active(account, f"u{rng.randrange(5)}", day))
         elif kind < 0.7:
             amount = rng.choice(["0", "19.99", "49", "99.5", "250"])
+            currency = rng.choice(["USD", "EUR"])
+            fields = _billing_fields(extra, amount, currency) if subscriptions else {}
             events.append(
                 pay(
                     account,
                     day,
                     amount,
-                    currency=rng.choice(["USD", "EUR"]),
+                    currency=currency,
                     interval=rng.choice(["month", "week", "year"]),
                     status=rng.choice(["succeeded"] * 5 + ["failed"]),
+                    **fields,
                 )
             )
         elif kind < 0.8:
-            events.append(cancel(account, day, effective_day=day + rng.choice([0, 0, 3, 12])))
+            effective_day = day + rng.choice([0, 0, 3, 12])
+            ended = extra.choice([None, None, "plan", "addon"]) if subscriptions else None
+            events.append(cancel(account, day, effective_day=effective_day, subscription_id=ended))
         elif kind < 0.9:
             events.append(survey(account, f"u{rng.randrange(5)}", day, rng.randrange(11)))
         else:
