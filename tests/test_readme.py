@@ -4,12 +4,17 @@ as `unknown_currency` and the dashboard shows the demo's MRR."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shlex
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from agents.cli import main
 from agents.demo import DEMO_FX_RATES
 from models.settings import Settings
 
@@ -45,3 +50,35 @@ def test_the_live_demo_runs_worker_and_demo_with_the_demo_rates() -> None:
         assert rates is not None, f"the {name} runs without GROWTH_FX_RATES"
         assert rates == DEMO_FX_RATES, name
         assert Settings(fx_rates=rates).fx_rates == DEMO_FX_RATES  # valid as written
+
+
+def _worked_example() -> tuple[str, list[list[str]]]:
+    """README's Stripe worked example: its rates and its month table's rows."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Stripe: a worked example", 1)[1].split("\n## ", 1)[0]
+    rates = re.search(r"GROWTH_FX_RATES='([^']+)'", section)
+    assert rates is not None
+    table = section.split("| month |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return rates.group(1), [[cell.strip() for cell in row.strip("|").split("|")] for row in table]
+
+
+def test_the_stripe_worked_example_is_what_the_fixtures_replay_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rates, rows = _worked_example()
+    monkeypatch.setenv("GROWTH_FX_RATES", rates)
+    converted, months = tmp_path / "stripe.jsonl", tmp_path / "months.csv"
+    fixtures = README.parent / "tests" / "fixtures" / "stripe" / "history.jsonl"
+    assert main(["stripe", "convert", str(fixtures), str(converted)]) == 0
+    snapshot = tmp_path / "figures.json"
+    assert (
+        main(["replay", str(converted), "--snapshot", str(snapshot), "--months", str(months)]) == 0
+    )
+    replayed = [
+        [r["month"], r["new_mrr"], r["expansion_mrr"], r["contraction_mrr"], r["churned_mrr"],
+         r["mrr_at_end"]]
+        for r in csv.DictReader(io.StringIO(months.read_text()))
+    ]  # fmt: skip
+    assert rows == replayed
+    figures = json.loads(snapshot.read_text())
+    assert (str(figures["mrr"]), figures["paying_customers"]) == (rows[-1][-1], 4)

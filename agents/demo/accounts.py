@@ -106,7 +106,7 @@ class Account:
         )
         self.users = self._make_users(signup, TIERS[tier])
         extra = Random(f"{frame.spec.seed}:{self.account_id}")
-        addon = takes_addon(extra)
+        addon = frame.spec.billing and takes_addon(extra)
         lifecycle = Lifecycle(self, subscription, plan_id(self.account_id) if addon else None)
         lifecycle.plan(signup)
         if addon and lifecycle.first_paid is not None:

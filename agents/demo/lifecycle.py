@@ -270,7 +270,8 @@ class Lifecycle:
     ) -> None:
         account, rng, sub = self.account, self.rng, self.sub
         value = account.base("pay", t)
-        charged, tax = taxed(amount, sub.currency)
+        billing = account.frame.spec.billing
+        charged, tax = taxed(amount, sub.currency) if billing else (amount, amount * 0)
         value["amount"] = json_amount(rng, charged)
         if tax:
             value["tax_amount"] = str(tax)
@@ -282,7 +283,7 @@ class Lifecycle:
             if sub.billing.count != 1 or rng.random() < 0.3:
                 value["interval_count"] = sub.billing.count
             value["plan"] = sub.plan()
-            if sub.units > 1:
+            if sub.units > 1 and billing:
                 value["quantity"] = sub.units
             if self.subscription_id is not None:
                 value["subscription_id"] = self.subscription_id

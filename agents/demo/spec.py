@@ -52,6 +52,9 @@ class WorldSpec:
     days: int = 180
     users_per_account: int = 6  # average
     traps: bool = True
+    billing: bool = True
+    """Add-on subscriptions, seats and VAT (BILLING.md); without them every account has one
+    subscription, one seat and no tax: the world the figures had before them."""
 
     def __post_init__(self) -> None:
         if self.accounts < 0:

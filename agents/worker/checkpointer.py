@@ -148,10 +148,13 @@ class Checkpointer:
             def collect(key: bytes, value: bytes | None, into: _Sent = one) -> None:
                 into.records.append((key, value))
 
+            # a timer can change an account's row (a subscription's scheduled end) without
+            # a movement: every account the checkpoint writes is written to Redis too
+            touched = set(state.engine.touched)
             covered = write_checkpoint(state, collect, self.outputs.outbox(partition))
             one.positions = {TP(t, partition): o for t, o in covered.items()}
             sent.append(one)
-            dirty.append((state, state.dirty_accounts))
+            dirty.append((state, state.dirty_accounts | touched))
             state.dirty_accounts = set()
             await send_in_batches(producer, changelog, partition, one.records, one.batches)
             one.seconds = time.perf_counter() - started

@@ -19,10 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from agents.demo import WorldSpec, generate
 from agents.embedded.replay import ReplayOutputs, replay_lines
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
@@ -37,6 +35,7 @@ from tests.support.workers import (
     wait_for_figures,
     wait_until,
     worker_settings,
+    world,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,18 +98,7 @@ def world_to_yesterday(settings: Settings, seed: int, accounts: int, days: int) 
     and the producer stamps a line without `timestamp` with the wall clock: a world must
     not outrun today. WorldSpec's fixed start (2026-01-01) plus 400 days would."""
     start = datetime.now(UTC).date() - timedelta(days=days)
-    names = {
-        "signups": settings.topic_signups,
-        "payments": settings.topic_payments,
-        "cancellations": settings.topic_cancellations,
-        "activity": settings.topic_activity,
-        "surveys": settings.topic_surveys,
-    }
-    spec = WorldSpec(seed=seed, accounts=accounts, days=days, start=start)
-    return [
-        orjson.dumps({**line, "topic": names[str(line["topic"])]}, default=str)
-        for line in generate(spec)
-    ]
+    return world(settings, seed, accounts, days, start)
 
 
 def _alert_times(dom: str) -> list[datetime]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from agents.kafka.topics import ensure_topics, wanted_topics
 from models.decode import Reason
 from models.outputs import DeadLetter
 from models.settings import Settings
+from tests.support.workers import kafka_environment
 
 pytestmark = pytest.mark.integration
 
@@ -219,21 +220,13 @@ def test_extra_topics_and_partition_count(fresh_names: Settings) -> None:
         admin.close()
 
 
-def _env(settings: Settings) -> Iterator[tuple[str, str]]:
-    yield "GROWTH_KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap_servers
-    yield "GROWTH_APP_ID", settings.app_id
-    for name in Settings.model_fields:
-        if name.startswith("topic_") and name != "topic_partitions":
-            yield f"GROWTH_{name.upper()}", str(getattr(settings, name))
-
-
 def test_cli_produce(
     fresh_names: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name, value in _env(fresh_names):
+    for name, value in kafka_environment(fresh_names):
         monkeypatch.setenv(name, value)
     lines, expected = replay_file(fresh_names)
     path = tmp_path / "events.jsonl"

@@ -97,6 +97,7 @@ def test_account_hashes(fresh_redis: Settings) -> None:
         "last_score": "0",
         "churn_risk": '["payment_failed","usage_drop"]',
         "paying_since": "",
+        "subscriptions": "[]",
     }
     assert set(stored) == set(AccountView.model_fields)
     assert client.hget(f"{fresh_redis.redis_prefix}account:acct-4", "mrr") == "59.90"

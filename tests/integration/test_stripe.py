@@ -7,7 +7,6 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,23 +21,22 @@ from agents.stripe.convert import convert
 from models.settings import Settings
 from tests.agents.stripe.history import HISTORY_FILE, history
 from tests.agents.stripe.test_webhook import SECRET, sign
-from tests.support.workers import Workers, read_all, redis_hash, wait_for_figures, worker_settings
+from tests.support.workers import (
+    Workers,
+    kafka_environment,
+    read_all,
+    redis_hash,
+    wait_for_figures,
+    worker_settings,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _env(settings: Settings) -> Iterator[tuple[str, str]]:
-    yield "GROWTH_KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap_servers
-    yield "GROWTH_APP_ID", settings.app_id
-    for name in Settings.model_fields:
-        if name.startswith("topic_") and name != "topic_partitions":
-            yield f"GROWTH_{name.upper()}", str(getattr(settings, name))
 
 
 def test_stripe_import_publishes_the_mapped_events(
     fresh_names: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, value in _env(fresh_names):
+    for name, value in kafka_environment(fresh_names):
         monkeypatch.setenv(name, value)
     assert main(["stripe", "import", str(HISTORY_FILE)]) == 0
     err = capsys.readouterr().err

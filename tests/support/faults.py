@@ -67,10 +67,14 @@ def _poison(settings: Settings, rng: random.Random) -> list[dict[str, Any]]:
     ]
 
 
-def fault_stream(settings: Settings, *, seed: int = 41, accounts: int = 600) -> list[bytes]:
-    """~45k lines: the world (150 days) with the poison mixed in, stamped from now on."""
+def fault_stream(
+    settings: Settings, *, seed: int = 41, accounts: int = 600, billing: bool = True
+) -> list[bytes]:
+    """~45k lines: the world (150 days) with the poison mixed in, stamped from now on;
+    without `billing`, a world without BILLING.md's fields."""
     rng = random.Random(seed)
-    lines: list[Any] = [orjson.loads(line) for line in world(settings, seed, accounts, 150)]
+    generated = world(settings, seed, accounts, 150, billing=billing)
+    lines: list[Any] = [orjson.loads(line) for line in generated]
     for poison in _poison(settings, rng):
         lines.insert(rng.randrange(len(lines)), poison)
     start = int(time.time() * 1000)
@@ -287,13 +291,18 @@ class Started:
 
 
 def two_workers_then_the_stream(
-    settings: Settings, group: Workers, seed: int, *, in_background: bool = True
+    settings: Settings,
+    group: Workers,
+    seed: int,
+    *,
+    in_background: bool = True,
+    billing: bool = True,
 ) -> Started:
     """The fault stream of `seed` and its replay; two workers started and ready first, then
     the stream at full speed (in the background, or to its end)."""
     from agents.kafka.topics import ensure_topics
 
-    lines = fault_stream(settings, seed=seed)
+    lines = fault_stream(settings, seed=seed, billing=billing)
     expected = expected_of(settings, lines)
     ensure_topics(settings)
     for index in (1, 2):

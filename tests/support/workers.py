@@ -11,7 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,8 +59,26 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def world(settings: Settings, seed: int, accounts: int, days: int) -> list[bytes]:
-    """A synthetic world with traps, on this test's topic names."""
+def kafka_environment(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The `GROWTH_*` variables that point a command at this test's broker and topics."""
+    yield "GROWTH_KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap_servers
+    yield "GROWTH_APP_ID", settings.app_id
+    for name in Settings.model_fields:
+        if name.startswith("topic_") and name != "topic_partitions":
+            yield f"GROWTH_{name.upper()}", str(getattr(settings, name))
+
+
+def world(
+    settings: Settings,
+    seed: int,
+    accounts: int,
+    days: int,
+    start: date | None = None,
+    *,
+    billing: bool = True,
+) -> list[bytes]:
+    """A synthetic world with traps, on this test's topic names (from WorldSpec's start
+    unless `start` says otherwise; without `billing`, no BILLING.md field at all)."""
     names = {
         "signups": settings.topic_signups,
         "payments": settings.topic_payments,
@@ -68,7 +87,10 @@ def world(settings: Settings, seed: int, accounts: int, days: int) -> list[bytes
         "surveys": settings.topic_surveys,
     }
     lines = []
-    for line in generate(WorldSpec(seed=seed, accounts=accounts, days=days)):
+    spec = WorldSpec(seed=seed, accounts=accounts, days=days, billing=billing)
+    if start is not None:
+        spec = WorldSpec(seed=seed, accounts=accounts, days=days, start=start, billing=billing)
+    for line in generate(spec):
         renamed = {**line, "topic": names[str(line["topic"])]}
         lines.append(orjson.dumps(renamed, default=str))
     return lines

@@ -46,9 +46,13 @@ def _lines(events: list[tuple[str, dict[str, Any]]], rng: random.Random) -> list
     ("seed", "window", "lateness", "grace"),
     [(11, 10, 5, 14), (12, 10, 5, 3), (13, 30, 30, 14), (14, 7, 2, 0), (15, 10, 20, 5)],
 )
-def test_engine_matches_oracle(seed: int, window: int, lateness: int, grace: int) -> None:
+@pytest.mark.parametrize("billing", [False, True], ids=["one-subscription", "subscriptions"])
+def test_engine_matches_oracle(
+    seed: int, window: int, lateness: int, grace: int, billing: bool
+) -> None:
+    """Streams without BILLING.md's fields (the figures they always had) and with them."""
     rng = random.Random(seed)
-    lines = _lines(_stream(seed, length=2500), rng)
+    lines = _lines(_stream(seed, length=2500, subscriptions=billing), rng)
     settings = Settings(
         fx_rates=RATES, window_days=window, lateness_days=lateness, lapse_grace_days=grace,
         nps_window_days=3 * window,

@@ -59,3 +59,10 @@ def test_every_figure_every_day_equals_the_oracle(partitions: int) -> None:
     assert len(series) == len(expected) >= 190
     for got, want in zip(series, expected, strict=True):
         assert got == want, got["day"]
+
+
+def test_a_world_without_billing_has_none_of_its_fields() -> None:
+    spec = WorldSpec(seed=23, accounts=60, days=90, billing=False)
+    values = [line["value"] for line in generate(spec)]
+    fields = {"subscription_id", "quantity", "tax_amount"}
+    assert not [v for v in values if isinstance(v, dict) and fields & set(v)]
