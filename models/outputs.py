@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from models.decode import Rejection
 from models.jsonout import dumps
 
 
-class _Output(BaseModel):
+class Output(BaseModel):
     """Field docstrings are the JSON Schema's descriptions (`growthstream schema`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
@@ -28,7 +28,7 @@ class _Output(BaseModel):
         return dumps(self.model_dump()).encode()
 
 
-class MetricChange(_Output):
+class MetricChange(Output):
     """One figure moved (topic `metric-changes`, key = the metric's name)."""
 
     metric: str
@@ -52,7 +52,7 @@ class MetricChange(_Output):
     counts and rates."""
 
 
-class MetricRevision(_Output):
+class MetricRevision(Output):
     """A closed day's figure restated (topic `metric-revisions`, key = the metric's name;
     Redis stream `growth:revisions`): a late event changed it after it was reported."""
 
@@ -79,7 +79,7 @@ AlertRule = Literal[
 ]  # fmt: skip
 
 
-class ChurnAlert(_Output):
+class ChurnAlert(Output):
     """A churn warning (topic `churn-alerts`, METRICS.md "Churn alerts")."""
 
     alert_id: str
@@ -98,7 +98,7 @@ class ChurnAlert(_Output):
     """Why: the figures the rule looked at (MRR, score, last activity, rate, thresholds)."""
 
 
-class DeadLetterError(_Output):
+class DeadLetterError(Output):
     """Why a message was rejected."""
 
     type: str
@@ -116,7 +116,7 @@ MAX_TEXT: Final = 500
 """Error details and messages kept per dead letter, and their length in characters."""
 
 
-class DeadLetter(_Output):
+class DeadLetter(Output):
     """A rejected message, with its bytes (topic `dead-letters`, key = the original key)."""
 
     topic: str | None
@@ -210,7 +210,7 @@ def _short(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in detail.items()}
 
 
-class SubscriptionView(_Output):
+class SubscriptionView(Output):
     """One subscription of an account in its read model (BILLING.md)."""
 
     id: str
@@ -227,7 +227,7 @@ class SubscriptionView(_Output):
     """When a scheduled cancellation ends it, RFC 3339 UTC; null when none."""
 
 
-class AccountView(_Output):
+class AccountView(Output):
     """`growth:account:{id}` (EVENTS.md "Redis"): one account as the engine holds it."""
 
     mrr: Decimal
@@ -250,76 +250,7 @@ class AccountView(_Output):
     """Its subscriptions, by id (BILLING.md)."""
 
 
-class MonthRow(_Output):
-    """One calendar month of MRR movements (`replay --months`; METRICS.md "Months"):
-    `mrr_at_start + new + expansion + reactivation - contraction - churned = mrr_at_end`,
-    and every figure at the month's end (`at_end`)."""
-
-    month: str
-    """YYYY-MM (UTC)."""
-    currency: str
-    """The reporting currency of every amount in the row."""
-    mrr_at_start: Decimal
-    """MRR at the end of the month before (0 before the first movement)."""
-    new_mrr: Decimal
-    """MRR of the month's new accounts (first payments)."""
-    new_customers: int
-    """Accounts that first paid in the month."""
-    expansion_mrr: Decimal
-    """MRR added by the month's expansions."""
-    expansion_count: int
-    """Expansion movements (an account can expand more than once a month)."""
-    contraction_mrr: Decimal
-    """MRR lost to the month's contractions."""
-    contraction_count: int
-    """Contraction movements."""
-    churned_mrr: Decimal
-    """MRR lost to the month's churns."""
-    churned_customers: int
-    """Churn movements (accounts that stopped paying)."""
-    reactivation_mrr: Decimal
-    """MRR of the accounts that paid again in the month."""
-    reactivated_customers: int
-    """Reactivation movements."""
-    net_new_mrr: Decimal
-    """new + expansion + reactivation - contraction - churned."""
-    mrr_at_end: Decimal
-    """MRR at the month's end: every movement dated up to it."""
-    customers_at_start: int
-    """Paying accounts at the end of the month before."""
-    customers_at_end: int
-    """Paying accounts at the month's end."""
-    at_end: dict[str, Decimal | int | None] = Field(default_factory=dict)
-    """The month-end value of every figure of the snapshot (METRICS.md "History"), by name:
-    each as it stood at the end of the month's last day, the month of D at D (today's
-    values); null where the history holds no such day (before the kept history). Empty
-    only in a table not joined with the history: the worker stores `growth:months` without
-    it and `GET /months` joins the series at request time."""
-
-
-class CohortRow(_Output):
-    """One cohort at the end of one month (`replay --cohorts`; METRICS.md "Cohorts"): the
-    accounts whose first payment fell in `cohort`."""
-
-    cohort: str
-    """YYYY-MM of the accounts' first payment (UTC)."""
-    month: str
-    """YYYY-MM whose end the row describes."""
-    months_since: int
-    """0 for the cohort's own month."""
-    currency: str
-    """The reporting currency of `mrr`."""
-    customers: int
-    """Accounts of the cohort paying at the end of `month`."""
-    customers_pct: Decimal | None
-    """`customers` as a percentage of the cohort's at the end of its first month."""
-    mrr: Decimal
-    """The cohort's MRR at the end of `month`."""
-    mrr_pct: Decimal | None
-    """`mrr` as a percentage of the cohort's at the end of its first month."""
-
-
-class Snapshot(_Output):
+class Snapshot(Output):
     """Every figure of METRICS.md at day D (`replay --snapshot`, `growth:metrics`, `GET
     /metrics`); windows are `[D-N+1, D]`."""
 

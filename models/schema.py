@@ -8,15 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.events import MODELS
-from models.outputs import (
-    ChurnAlert,
-    CohortRow,
-    DeadLetter,
-    MetricChange,
-    MetricRevision,
-    MonthRow,
-    Snapshot,
-)
+from models.outputs import ChurnAlert, DeadLetter, MetricChange, MetricRevision, Snapshot
+from models.tables import CohortRow, MonthRow
 
 OUTPUTS: dict[str, type[BaseModel]] = {
     "metric-change": MetricChange,

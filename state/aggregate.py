@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from models.outputs import ChurnAlert, CohortRow, MetricChange, MonthRow
+from models.outputs import ChurnAlert, MetricChange
+from models.tables import CohortRow, MonthRow
 from state.alerts import AlertRules, DayClose, GlobalAlerts
 from state.changes import ChangeTracker
 from state.clock import US_PER_DAY, day_to_date, iso_utc

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
 
-from models.outputs import CohortRow, MonthRow
+from models.tables import CohortRow, MonthRow
 from state.figures import FIGURES, Value
 from state.money import ZERO
 from state.months import CohortMonth, MonthMovements, month_text

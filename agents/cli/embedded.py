@@ -23,8 +23,8 @@ from agents.cli.progress import Progress
 from agents.embedded.replay import ReplayOutputs, replay_lines
 from models.csvout import csv_text
 from models.jsonout import dumps
-from models.outputs import CohortRow
 from models.settings import Settings
+from models.tables import CohortRow
 from state.month_tables import MONTH_CSV_COLUMNS, month_csv_rows
 
 

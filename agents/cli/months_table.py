@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from models.outputs import MonthRow
+from models.tables import MonthRow
 
 _HEADINGS = (
     "month",

@@ -20,17 +20,10 @@ from typing import Final
 from agents.embedded.partitioning import Routed, merge_order, route
 from agents.engine_config import engine_config
 from models.decode import Decoder, Rejection
-from models.outputs import (
-    AccountView,
-    ChurnAlert,
-    CohortRow,
-    DeadLetter,
-    MetricChange,
-    MonthRow,
-    now_iso,
-)
+from models.outputs import AccountView, ChurnAlert, DeadLetter, MetricChange, now_iso
 from models.replay_line import good_line_validator, parse_line
 from models.settings import Settings
+from models.tables import CohortRow, MonthRow
 from state.aggregate import Aggregator, view_of
 from state.clock import date_to_day, day_to_date
 from state.day_rows import DaySides, daily_sides

@@ -22,8 +22,8 @@ import orjson
 from pydantic import ValidationError
 
 from agents.serving.api import SNAPSHOT_KINDS, ApiError
-from models.outputs import CohortRow, MonthRow
 from models.redis_text import typed
+from models.tables import CohortRow, MonthRow
 from state.figures import Value
 from state.month_tables import MONTH_CSV_COLUMNS
 

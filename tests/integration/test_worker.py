@@ -13,8 +13,8 @@ from agents.embedded.replay import replay_lines
 from agents.kafka.producer import produce_lines
 from agents.kafka.topics import ensure_topics
 from agents.serving.tables import table_rows
-from models.outputs import CohortRow, MonthRow
 from models.settings import Settings
+from models.tables import CohortRow, MonthRow
 from tests.support.workers import (
     Workers,
     message_total,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from models.outputs import MonthRow
+from models.tables import MonthRow
 from state.clock import date_to_day
 from state.figures import FIGURES, Value
 from state.month_tables import (

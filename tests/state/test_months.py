@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.outputs import CohortRow, MonthRow
+from models.tables import CohortRow, MonthRow
 from state.checkpoint_records import all_records, changed_records, engine_from_records
 from state.clock import date_to_day
 from state.codec import ACCOUNT_FIELDS, engine_from_json, engine_to_json, set_account_fields

@@ -13,7 +13,7 @@ import pytest
 from agents.cli import main
 from agents.cli.embedded import demo_settings
 from agents.demo import DEMO_FX_RATES
-from models.outputs import CohortRow, MonthRow
+from models.tables import CohortRow, MonthRow
 from state.figures import FIGURES
 
 GOOD = {"event_id": "p1", "occurred_at": "2026-03-01T12:00:00Z", "account_id": "a1"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from agents.cli.months_table import render_months
-from models.outputs import MonthRow
+from models.tables import MonthRow
 
 
 def _row(month: str, start: str, new: str, churn: str, end: str, paying: int) -> MonthRow:

@@ -18,8 +18,8 @@ import pytest
 from agents.cli import main
 from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 from agents.embedded.replay import Replay, replay_lines
-from models.outputs import CohortRow, MonthRow
 from models.settings import Settings
+from models.tables import CohortRow, MonthRow
 from state.figures import FIGURES
 from tests.reference.oracle import OracleConfig, oracle_timelines
 from tests.reference.oracle_months import oracle_cohorts, oracle_months

@@ -9,8 +9,9 @@ import yaml
 from openapi_spec_validator import validate
 
 from agents.worker.app import build_app
-from models.outputs import MonthRow, Snapshot
+from models.outputs import Snapshot
 from models.settings import Settings
+from models.tables import MonthRow
 from state.history import SERIES_FIGURES
 
 SPEC = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"

@@ -24,7 +24,7 @@ from agents.serving.tables import (
 )
 from models.csvout import csv_text
 from models.jsonout import dumps
-from models.outputs import CohortRow, MonthRow
+from models.tables import CohortRow, MonthRow
 from state.figures import FIGURES
 from state.history import SERIES_FIGURES
 from state.month_tables import month_csv_rows, month_end_days, with_month_ends
