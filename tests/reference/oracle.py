@@ -99,6 +99,7 @@ __all__ = [
     "oracle_accounts",
     "oracle_partitions",
     "oracle_snapshot",
+    "oracle_subscriptions",
     "oracle_timelines",
 ]
 
@@ -120,6 +121,8 @@ class _Sub:
 
     cents: int = 0  # its monthly amount, net of tax
     quantity: int = 1
+    plan: str | None = None  # R1, per subscription
+    through: int | None = None  # paid through (its latest payment's period end)
     changed_at: int | None = None  # D7, per subscription
     cancel: tuple[int, int, int] | None = None  # scheduled: (effective, seq, requested at)
     lapse_seq: int | None = None  # the live lapse timer
@@ -358,11 +361,13 @@ class _Partition:
         )
         sub.cents = round(exact * 100)  # Fraction rounds half to even
         sub.quantity = event.quantity
+        if event.plan is not None:
+            sub.plan = event.plan
         # lapse timer for this payment (D9, D12); the previous one is dead. No
         # timer when paid through forever (past year 9999, oracle_config.paid_through)
         sub.lapse_seq = None
         grace = self.config.lapse_grace_days
-        through = paid_through(t, event.interval, event.interval_count)
+        through = sub.through = paid_through(t, event.interval, event.interval_count)
         if grace > 0 and through is not None:
             sub.lapse_seq = self._new_timer(
                 through + grace * US_PER_DAY, "lapse", event.account_id, sid
@@ -504,6 +509,33 @@ def _account_view(account: _Account, currency: str) -> dict[str, object]:
     }
 
 
+def _subscription_rows(account: _Account) -> list[dict[str, object]]:
+    """BILLING.md's account read model: each subscription, by id."""
+    return [
+        {
+            "id": sid,
+            "plan": sub.plan,
+            "mrr": money(sub.cents),
+            "quantity": sub.quantity,
+            "paid_through": None if sub.through is None else time_text(sub.through),
+            "scheduled_end": None if sub.cancel is None else time_text(sub.cancel[0]),
+        }
+        for sid, sub in sorted(account.subs.items())
+    ]
+
+
+def oracle_subscriptions(
+    lines: Iterable[bytes | str], config: OracleConfig = DEFAULT_CONFIG
+) -> dict[str, list[dict[str, object]]]:
+    """Replay `lines`: every account's subscriptions (its `subscriptions` read-model field),
+    by account_id, from the partition that holds it (as `oracle_accounts` chooses)."""
+    parts = _run(lines, config)
+    return {
+        account_id: _subscription_rows(_holder(parts, account_id, config))
+        for account_id in sorted({a for part in parts for a in part.accounts})
+    }
+
+
 def oracle_accounts(
     lines: Iterable[bytes | str], config: OracleConfig = DEFAULT_CONFIG
 ) -> dict[str, dict[str, object]]:
@@ -517,18 +549,22 @@ def oracle_accounts(
     reading: METRICS.md and EVENTS.md do not say).
     """
     parts = _run(lines, config)
-    result: dict[str, dict[str, object]] = {}
-    for account_id in sorted({a for part in parts for a in part.accounts}):
-        holders = [i for i, part in enumerate(parts) if account_id in part.accounts]
-        try:
-            home = _partition_of_id(account_id, config.partitions)
-        except UnicodeEncodeError:
-            home = 0
-        index = home if home in holders else holders[0]
-        result[account_id] = _account_view(
-            parts[index].accounts[account_id], config.reporting_currency
-        )
-    return result
+    return {
+        account_id: _account_view(_holder(parts, account_id, config), config.reporting_currency)
+        for account_id in sorted({a for part in parts for a in part.accounts})
+    }
+
+
+def _holder(parts: list[_Partition], account_id: str, config: OracleConfig) -> _Account:
+    """The account as the partition its id routes to holds it, else as the lowest-numbered
+    partition that holds it does (see `oracle_accounts`)."""
+    holders = [i for i, part in enumerate(parts) if account_id in part.accounts]
+    try:
+        home = _partition_of_id(account_id, config.partitions)
+    except UnicodeEncodeError:
+        home = 0
+    index = home if home in holders else holders[0]
+    return parts[index].accounts[account_id]
 
 
 def _partition_of_id(account_id: str, partitions: int) -> int:

@@ -16,7 +16,12 @@ import pytest
 
 from agents.embedded.replay import replay_lines
 from models.settings import Settings
-from tests.reference.oracle import OracleConfig, oracle_accounts, oracle_snapshot
+from tests.reference.oracle import (
+    OracleConfig,
+    oracle_accounts,
+    oracle_snapshot,
+    oracle_subscriptions,
+)
 from tests.support.streams import random_stream as _stream
 
 RATES = {"USD": Decimal(1), "EUR": Decimal("1.1")}
@@ -104,4 +109,6 @@ def test_partitioned_replay_matches_the_oracle(seed: int, partitions: int, stamp
     for account_id, want in expected.items():
         got = {k: rows[account_id][k] for k in want}
         assert got == want, account_id
+    subscriptions = oracle_subscriptions(lines, config)
+    assert {a: row["subscriptions"] for a, row in rows.items()} == subscriptions
     assert replay.snapshot()["dead_letters"] and replay.snapshot()["duplicates"]

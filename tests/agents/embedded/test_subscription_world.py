@@ -13,7 +13,7 @@ import pytest
 from agents.demo import DEMO_FX_RATES, WorldSpec, generate
 from agents.embedded.replay import replay_lines
 from models.settings import Settings
-from tests.reference.oracle import OracleConfig, oracle_snapshot
+from tests.reference.oracle import OracleConfig, oracle_snapshot, oracle_subscriptions
 from tests.reference.oracle_series import oracle_series
 
 SPEC = WorldSpec(seed=23, accounts=300, days=240)
@@ -54,6 +54,8 @@ def test_every_figure_every_day_equals_the_oracle(partitions: int) -> None:
     assert snapshot == oracle_snapshot(lines, config)
     counts = [int(str(snapshot[n])) for n in ("seats", "active_subscriptions", "paying_customers")]
     assert counts == sorted(counts, reverse=True) and len(set(counts)) == 3
+    listed = {a: v.model_dump()["subscriptions"] for a, v in replay.accounts().items()}
+    assert listed == oracle_subscriptions(lines, config)  # the read model's subscriptions
     series = replay.series()
     expected = oracle_series(lines, config)
     assert len(series) == len(expected) >= 190
