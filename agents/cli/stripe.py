@@ -57,9 +57,11 @@ def cmd_stripe_convert(args: argparse.Namespace) -> int:
 
 def cmd_stripe_import(args: argparse.Namespace) -> int:
     """Publish the mapped events to the input topics (keyed by account), as `produce`
-    publishes a replay file; 1 if any send failed."""
+    publishes a replay file, and each event that cannot be mapped as a dead letter on the
+    dead-letters topic (as the webhook does); 1 if any send failed."""
     from agents.cli.kafka import _report, _to_kafka
     from agents.cli.progress import Progress
+    from agents.kafka.producer import produce_dead_letters
 
     settings = load_settings()
     with ExitStack() as stack:
@@ -69,7 +71,17 @@ def cmd_stripe_import(args: argparse.Namespace) -> int:
     progress = Progress("produce", len(lines))
     summary = _to_kafka(settings, lines, lambda _read, count: progress.update(count, count))
     progress.close(len(lines), summary.lines)
-    return _report(summary)
+    code = _report(summary)
+    letters = conversion.dead_letters
+    if letters:
+        failed = produce_dead_letters(letters, settings)
+        print(
+            f"{len(letters) - failed:,} dead letters published to {settings.topic_dead_letters}"
+            + (f"; {failed:,} failed" if failed else ""),
+            file=sys.stderr,
+        )
+        code = max(code, 1 if failed else 0)
+    return code
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -180,6 +180,31 @@ class _Run:
         return summary
 
 
+def produce_dead_letters(letters: Iterable[DeadLetter], settings: Settings) -> int:
+    """Publish dead letters made outside the stream (a Stripe event `stripe import` cannot
+    map) to the dead-letters topic, keyed as the worker keys its own; how many failed."""
+    producer = _producer(settings)
+    failed = 0
+    try:
+        sent = [
+            producer.send(
+                settings.topic_dead_letters,
+                key=None if letter.key is None else letter.key.encode(),
+                value=letter.to_json(),
+            )
+            for letter in letters
+        ]
+        producer.flush(timeout=MAX_BLOCK_MS / 1000)
+        for future in sent:
+            try:
+                future.get(timeout=MAX_BLOCK_MS / 1000)
+            except KafkaError:
+                failed += 1
+    finally:
+        producer.close(timeout=5)
+    return failed
+
+
 def produce_lines(
     lines: Iterable[bytes],
     settings: Settings,

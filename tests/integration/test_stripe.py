@@ -4,6 +4,7 @@ history's events, and a live worker takes the same history as signed webhooks on
 
 from __future__ import annotations
 
+import base64
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -33,15 +34,32 @@ from tests.support.workers import (
 pytestmark = pytest.mark.integration
 
 
+def base64_or_text(letter: dict[str, object]) -> bytes:
+    """A dead letter's `raw`, as the bytes it keeps."""
+    raw = str(letter["raw"])
+    return base64.b64decode(raw) if letter.get("raw_encoding") == "base64" else raw.encode()
+
+
 def test_stripe_import_publishes_the_mapped_events(
-    fresh_names: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fresh_names: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     for name, value in kafka_environment(fresh_names):
         monkeypatch.setenv(name, value)
-    assert main(["stripe", "import", str(HISTORY_FILE)]) == 0
+    history = tmp_path / "history.jsonl"
+    unmappable = b'{"id": "evt_bad", "type": "customer.created", "data": {"object": {}}}'
+    history.write_bytes(HISTORY_FILE.read_bytes() + unmappable + b"\n")
+    assert main(["stripe", "import", str(history)]) == 0
     err = capsys.readouterr().err
-    assert "read 42 Stripe events: 32 mapped to 32 events" in err
+    assert "read 43 Stripe events: 32 mapped to 32 events" in err and "1 rejected" in err
     assert "sent 32 messages" in err
+    assert f"1 dead letters published to {fresh_names.topic_dead_letters}" in err
+    (letter,) = [
+        orjson.loads(r.value) for r in read_all(fresh_names, fresh_names.topic_dead_letters)
+    ]
+    assert letter["error"]["type"].startswith("stripe_") and b"evt_bad" in base64_or_text(letter)
     keys = {
         topic: Counter(r.key.decode() for r in read_all(fresh_names, topic))
         for topic in (fresh_names.topic_payments, fresh_names.topic_cancellations,
