@@ -29,6 +29,7 @@ from models.outputs import AccountView
 from models.redis_text import fields_text
 from models.settings import Settings
 from state.clock import day_to_date
+from state.figures import COUNTER_FIGURES
 from state.history import SERIES_FIGURES, daily_values
 from tests.support.workers import (
     Workers,
@@ -182,9 +183,16 @@ def kafka_dead_letters(
     return letters, len(records)
 
 
-def assert_worker_holds(settings: Settings, expected: Expected, workers: Workers) -> None:
+def assert_worker_holds(
+    settings: Settings, expected: Expected, workers: Workers, *, merge_order_kept: bool = True
+) -> None:
     """Every output of the worker equals the replay's: figures, every account hash, the
-    series, the alert ids (Redis and Kafka) and the dead letters (each, with its reason)."""
+    series, the alert ids (Redis and Kafka) and the dead letters (each, with its reason).
+
+    Without `merge_order_kept` (an unclean broker kill, DECISIONS 52: a record appended
+    just before it may be merged late) the counters' past days are left out: `events` of a
+    day is the count when stream time left it, so a record merged after the next day's
+    first moves one count to that next day. Every other figure of every day still counts."""
     try:
         wait_for_figures(settings, expected.snapshot, workers)
     except AssertionError as error:
@@ -211,12 +219,27 @@ def assert_worker_holds(settings: Settings, expected: Expected, workers: Workers
     assert Counter(letters.values()) == Counter(expected.dead_letters.values())
     names = sorted(expected.series)
 
+    today = str(expected.snapshot["day"])
+
+    def compared(series: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        if merge_order_kept:
+            return series
+        return {
+            name: {d: v for d, v in days.items() if d == today or name not in COUNTER_FIGURES}
+            for name, days in series.items()
+        }
+
+    want = compared(expected.series)
+
+    def got() -> dict[str, dict[str, str]]:
+        return compared(redis_series(settings, names))
+
     def series_match() -> bool:
-        return redis_series(settings, names) == expected.series
+        return got() == want
 
     wait_until(
         series_match, "the series of every day equal to the replay's",
-        tail=lambda: _series_diff(redis_series(settings, names), expected.series) + workers.tail(),
+        tail=lambda: _series_diff(got(), want) + workers.tail(),
     )  # fmt: skip
     assert set(expected.series) == set(SERIES_FIGURES)
 
