@@ -35,4 +35,4 @@ def test_the_broker_killed_and_restarted_mid_stream(settings: Settings, group: W
         started = services("start-kafka")
     assert started.returncode == 0, started.stderr
     run.producer.finish()
-    assert_worker_holds(settings, run.expected, group, merge_order_kept=False)
+    assert_worker_holds(settings, run.expected, group)
