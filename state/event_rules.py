@@ -87,7 +87,7 @@ class EventRules:
         ends, in one movement (BILLING.md "One instant, one movement"); a timer that finds
         none (replaced, withdrawn, or ended by another timer of the instant) does nothing."""
         grace, cancelled, lapsed = self._grace, False, False
-        counts = (account.active, account.seats)
+        counts = account.counts
         for sub in account.subscriptions.values():
             if sub.cancel_effective_at == at:
                 sub.cancel_requested_at = sub.cancel_effective_at = None
@@ -106,10 +106,9 @@ class EventRules:
         cause: str,
     ) -> int:  # fmt: skip
         """The account's MRR after its subscriptions changed, as one movement."""
-        change = self.ledger.settle(account_id, account, counts, day)
-        changed = Group.MRR if (account.active, account.seats) != counts else 0
+        change, moved = self.ledger.settle(account_id, account, counts, day)
         if change is None:
-            return changed
+            return Group.MRR if moved else 0
         return self._moved(account, change, at, cause)
 
     def _check_usage(self, account_id: str, account: Account, at: int) -> None:
@@ -171,7 +170,7 @@ class EventRules:
             return 0
         if sub is None:
             sub = account.subscriptions[sid] = Subscription()
-        counts = (account.active, account.seats)
+        counts = account.counts
         sub.changed_at = at
         account.open_alerts &= ~_FAILED
         if event.plan is not None:
@@ -214,7 +213,7 @@ class EventRules:
         effective = at if event.effective_at is None else to_micros(event.effective_at)
         assert self.stream_time is not None
         if effective <= self.stream_time:
-            counts = (account.active, account.seats)
+            counts = account.counts
             for sub in subs:
                 sub.cancel_requested_at = sub.cancel_effective_at = None
                 sub.monthly = ZERO

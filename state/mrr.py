@@ -45,11 +45,6 @@ class Subscription:
     cancel_effective_at: int | None = None
     plan: str | None = None
 
-    @property
-    def seats(self) -> int:
-        """The seats it counts: its quantity while it has a monthly amount."""
-        return self.quantity if self.monthly > 0 else 0
-
     def to_list(self, subscription_id: str) -> list[Any]:
         return [
             subscription_id, str(self.monthly), self.quantity, self.changed_at,
@@ -90,13 +85,14 @@ class Account:
     never checkpointed."""
 
     @property
-    def active(self) -> int:
-        """Its subscriptions with a monthly amount."""
-        return sum(1 for sub in self.subscriptions.values() if sub.monthly > 0)
-
-    @property
-    def seats(self) -> int:
-        return sum(sub.seats for sub in self.subscriptions.values())
+    def counts(self) -> tuple[int, int]:
+        """(its subscriptions with a monthly amount, their seats), in one pass."""
+        active = seats = 0
+        for sub in self.subscriptions.values():
+            if sub.monthly > 0:
+                active += 1
+                seats += sub.quantity
+        return active, seats
 
     @property
     def scheduled(self) -> bool:
@@ -208,17 +204,19 @@ class MrrBook:
 
     def recount(self) -> None:
         """The subscription and seat totals from the accounts (after a restore)."""
-        self.subscriptions = sum(a.active for a in self.accounts.values())
-        self.seats = sum(a.seats for a in self.accounts.values())
+        counts = [a.counts for a in self.accounts.values()]
+        self.subscriptions = sum(active for active, _ in counts)
+        self.seats = sum(seats for _, seats in counts)
 
     def settle(
         self, account_id: str, account: Account, counts: tuple[int, int], day: int
-    ) -> Change | None:
+    ) -> tuple[Change | None, bool]:
         """After its subscriptions changed (`counts`: its active subscriptions and seats
         before): the account's MRR becomes their sum, in one movement, and the day's
-        subscription and seat counts move."""
-        active, seats = account.active, account.seats
-        if (active, seats) != counts:
+        subscription and seat counts move; (the movement, whether the counts moved)."""
+        active, seats = account.counts
+        moved = (active, seats) != counts
+        if moved:
             bucket = self.days.get(day)
             if bucket is None:
                 bucket = self.days[day] = DayMovements()
@@ -227,7 +225,7 @@ class MrrBook:
             self.subscriptions += active - counts[0]
             self.seats += seats - counts[1]
         total = sum((sub.monthly for sub in account.subscriptions.values()), ZERO)
-        return self.set_mrr(account_id, account, total, day)
+        return self.set_mrr(account_id, account, total, day), moved
 
     def account(self, account_id: str) -> Account:
         account = self.accounts.get(account_id)
