@@ -60,7 +60,8 @@ class ActivityBook:
     def record(self, user: User, day: int, today: int) -> bool:
         """`user` was active on `day` (stream day `today`); True when the current figures
         moved (its latest day did). A day before `today` revises the closed days it reaches."""
-        held = self.active.get(user)
+        active = self.active
+        held = active.get(user)
         by_day = self.by_day
         if held is None:
             self._set(user, day, 0)
@@ -71,21 +72,22 @@ class ActivityBook:
         latest = (held & _LATEST) - DAY_OFFSET
         if day == latest:
             return False
-        earlier = held >> DAY_BITS
         if day > latest:
             shift = day - latest
-            moved = (
-                ((earlier << shift) | (1 << (shift - 1))) & self._keep_mask
-                if shift <= self.keep
-                else 0
-            )
-            self._set(user, day, moved)
+            if shift <= self.keep:  # `_set` inline: this is the path of most events
+                active[user] = (day + DAY_OFFSET) | (
+                    (((held >> DAY_BITS) << shift) | (1 << (shift - 1))) & self._keep_mask
+                ) << DAY_BITS
+                self.changed.add(user)
+            else:
+                self._set(user, day, 0)
             if latest in by_day:
                 by_day[latest] -= 1
             by_day[day] = by_day.get(day, 0) + 1
             if day < today:
                 self._revise(latest, today, day, today)
             return True
+        earlier = held >> DAY_BITS
         back = latest - day
         if back > self.keep:
             return False

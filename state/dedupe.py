@@ -57,7 +57,8 @@ def event_key(
     _int: Callable[[bytes], int] = int.from_bytes,
 ) -> int:
     """The remembered form of (account_id, event_id): the top `KEY_BITS` (60) bits of their
-    blake2b (the defaults bind the callables locally: this runs once per event)."""
+    blake2b (the defaults bind the callables locally). `SeenIds.admit` computes the same
+    inline, as it runs once per event."""
     hasher = _fresh()
     hasher.update(f"{account_id}\x1f{event_id}".encode())
     return _int(hasher.digest()) >> 4
@@ -119,12 +120,14 @@ class _Segments:
 
 class SeenIds:
     __slots__ = (
-        "_billing_segments", "_head", "_keys", "_slack", "_times", "_volume_segments",
-        "billing", "billing_arrivals", "volume", "volume_forget_at",
+        "_billing_segments", "_head", "_horizon", "_keys", "_slack", "_times",
+        "_volume_segments", "billing", "billing_arrivals", "volume", "volume_forget_at",
     )  # fmt: skip
 
     def __init__(self, horizon: int = 0) -> None:
-        """`horizon`: `H` in µs, which sets the batch size of the activity/survey expiry."""
+        """`horizon`: `H` in µs, how long activity and survey ids are remembered (and so the
+        batch size of their expiry)."""
+        self._horizon = horizon
         self._slack = horizon // BATCH_FRACTION
         self.billing: dict[int, int] = {}
         """Billing event key -> its event's day."""
@@ -164,6 +167,42 @@ class SeenIds:
             self.forget_volume_through(horizon)
             return key in self.volume
         return False
+
+    def admit(
+        self,
+        account_id: str,
+        event_id: str,
+        now: int | None,
+        volume: bool,
+        applied_at: int,
+        day: int,
+        _fresh: Callable[[], Any] = _EMPTY_HASH.copy,
+        _int: Callable[[bytes], int] = int.from_bytes,
+    ) -> bool:
+        """METRICS.md "Duplicates" for one event at stream time `now` (None: before the first
+        one): False when its id is remembered (a duplicate, nothing changes); else True, and
+        the id is remembered from here on: an activity or survey id (`volume`) as applied at
+        stream time `applied_at`, any other by its event's `day`.
+
+        The check and the add are one call because they run once per event: `event_key`,
+        the lookups and the appends inline."""
+        hasher = _fresh()
+        hasher.update(f"{account_id}\x1f{event_id}".encode())
+        key = _int(hasher.digest()) >> 4
+        if key in self.billing:
+            return False
+        if key in self.volume and self.remembers(key, now - self._horizon):  # type: ignore[operator]
+            return False
+        if volume:
+            self.volume.add(key)
+            if self.volume_forget_at == math.inf:
+                self.volume_forget_at = applied_at + self._slack
+            self._times.append(applied_at)
+            self._keys.append(key)
+        else:
+            self.billing[key] = day
+            self.billing_arrivals.append(key)
+        return True
 
     def add_billing(self, key: int, day: int) -> None:
         self.billing[key] = day

@@ -29,7 +29,7 @@ from state.clock import ONE_US, US_PER_DAY, US_PER_SECOND, day_to_date, days, is
 from state.config import EngineConfig
 from state.day_history import DayHistory
 from state.day_rows import DaySides
-from state.dedupe import SeenIds, event_key
+from state.dedupe import SeenIds
 from state.event_rules import EventRules
 from state.figures import (
     Group,
@@ -172,22 +172,23 @@ class Engine(EventRules):
             self.dead_letters += 1
             return Outcome(Status.REJECTED, Group.COUNTERS, LATE, event_id, account_id)
         seen = self.seen
-        key = event_key(account_id, event_id)
-        if (key in seen.volume or key in seen.billing) and seen.remembers(
-            key,
-            now - self._dedupe,  # type: ignore[operator]
-        ):
+        kind = type(event)
+        day = at // US_PER_DAY
+        if now is None or at > now:
+            later, applied = True, at
+        else:
+            later, applied = False, now
+        if not seen.admit(account_id, event_id, now, kind in _VOLUME, applied, day):
             self.duplicates += 1
             return Outcome(Status.DUPLICATE, Group.COUNTERS, None, event_id, account_id)
         self.events += 1
-        day = at // US_PER_DAY
         changed = Group.COUNTERS
-        if now is None or at > now:
+        if later:
             if now is None:
                 self.history.first_day = day
             elif day > self._day:  # type: ignore[operator]
                 self._close_days_before(day, 1)
-            self.stream_time = now = at
+            self.stream_time = at
             if at - self._dedupe >= seen.volume_forget_at:
                 seen.forget_volume_through(at - self._dedupe)
             if day != self._day:
@@ -195,16 +196,12 @@ class Engine(EventRules):
                 changed = Group.ALL
         elif day < self._day:  # type: ignore[operator]
             self.history.revised_by = event_id
-        if type(event) in _VOLUME:
-            seen.add_volume(key, now)
-        else:
-            seen.add_billing(key, day)
         heap = self.timers.heap
-        if heap and heap[0][0] <= now:
+        if heap and heap[0][0] <= applied:
             changed |= self._fire_due()
-        changed |= self._handlers[type(event)](event, at)
+        changed |= self._handlers[kind](event, at)
         self.touched.add(account_id)
-        if heap and heap[0][0] <= now:
+        if heap and heap[0][0] <= applied:
             changed |= self._fire_due()
         if self._alerts or self._moves:
             return self._outcome(changed, event_id, account_id)

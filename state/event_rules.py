@@ -243,18 +243,19 @@ class EventRules:
         return Group.SIGNUPS if self.signups.record(event.account_id, at // US_PER_DAY) else 0
 
     def _activity(self, event: Activity, at: int) -> int:
-        account = self.ledger.accounts.get(event.account_id) or self.ledger.account(
-            event.account_id
-        )
-        if account.last_active is None or at > account.last_active:
+        account_id = event.account_id
+        account = self.ledger.accounts.get(account_id) or self.ledger.account(account_id)
+        last_active = account.last_active
+        if last_active is None or at > last_active:
             account.last_active = at
-            account.open_alerts &= ~_USAGE
+            if account.open_alerts & _USAGE:
+                account.open_alerts &= ~_USAGE
             if account.usage_check_at is None:
                 account.usage_check_at = at + self._usage_drop
-                self.timers.schedule(account.usage_check_at, TimerKind.USAGE, event.account_id)
+                self.timers.schedule(account.usage_check_at, TimerKind.USAGE, account_id)
         prefix = account.person_prefix
         if prefix is None:
-            prefix = account.person_prefix = person_prefix(event.account_id)
+            prefix = account.person_prefix = person_prefix(account_id)
         return (
             Group.ACTIVITY
             if self.activity.record(prefix + event.user_id, at // US_PER_DAY, self._day)  # type: ignore[arg-type]

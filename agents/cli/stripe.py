@@ -7,15 +7,20 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from agents.cli.common import UsageError, load_settings, open_input, write_text, writer
-from agents.stripe.convert import Conversion, convert
 from models.settings import Settings
+
+if TYPE_CHECKING:
+    from agents.stripe.convert import Conversion
 
 
 def _converted(stack: ExitStack, args: argparse.Namespace, settings: Settings) -> Conversion:
     """The input file's events mapped; the rejected ones' dead letters written to
     `--rejected` when given."""
+    from agents.stripe.convert import convert  # only this command needs the mapping
+
     lines, size, progress = open_input(stack, args.events, "convert")
     try:
         by_time = args.order == "time"
