@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.demo import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
+from agents.demo import DEMO_FX_RATES  # noqa: E402
+from bench.demo_file import world_file  # noqa: E402
 
 ORACLE = """
 import sys, json
@@ -74,14 +75,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    world = args.out / f"world-{args.accounts}x{args.days}-s{args.seed}.jsonl"
-    if not world.exists():
-        print(f"generating {world.name} ...", file=sys.stderr)
-        with world.open("w", encoding="utf-8") as handle:
-            write_jsonl(
-                generate(WorldSpec(seed=args.seed, accounts=args.accounts, days=args.days)), handle
-            )
+    world = world_file(args.out, args.accounts, args.days, args.seed)
     lines = sum(1 for _ in world.open("rb"))
     rates = {k: str(v) for k, v in DEMO_FX_RATES.items()}
     env = {**os.environ, "GROWTH_FX_RATES": json.dumps(rates), "PYTHONPATH": str(ROOT)}

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,10 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.demo import DEMO_FX_RATES, WorldSpec, generate, write_jsonl  # noqa: E402
-
-_VALGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
-_IREFS = re.compile(rb"I\s+refs:\s+([\d,]+)")
+from agents.demo import DEMO_FX_RATES  # noqa: E402
+from bench.demo_file import instructions, world_file  # noqa: E402
 
 
 def _env(tree: Path, *, hash_seed: bool = False) -> dict[str, str]:
@@ -71,17 +68,7 @@ def _cpu_run(tree: Path, world: Path, snapshot: Path) -> tuple[float, float]:
 
 
 def _instructions(tree: Path, world: Path, snapshot: Path) -> int:
-    done = subprocess.run(
-        [*_VALGRIND, *_replay(world, snapshot)],
-        env=_env(tree, hash_seed=True),
-        cwd=tree,
-        capture_output=True,
-        check=True,
-    )
-    found = _IREFS.search(done.stderr)
-    if found is None:
-        raise SystemExit(f"no instruction count from valgrind: {done.stderr[-500:]!r}")
-    return int(found.group(1).replace(b",", b""))
+    return instructions(_replay(world, snapshot), _env(tree, hash_seed=True), tree)
 
 
 def _snapshot(path: Path) -> dict[str, object]:
@@ -107,16 +94,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     other = args.vs_tree.resolve()
-    args.out.mkdir(parents=True, exist_ok=True)
-    plain = "-plain" if args.plain else ""
-    world = args.out / f"world-{args.accounts}x{args.days}-s{args.seed}{plain}.jsonl"
-    if not world.exists():
-        print(f"generating {world.name} ...", file=sys.stderr)
-        with world.open("w", encoding="utf-8") as handle:
-            spec = WorldSpec(
-                seed=args.seed, accounts=args.accounts, days=args.days, billing=not args.plain
-            )
-            write_jsonl(generate(spec), handle)
+    world = world_file(args.out, args.accounts, args.days, args.seed, billing=not args.plain)
     lines = sum(1 for _ in world.open("rb"))
     sides = {"this": ROOT, "other": other}
     snapshots = {name: args.out / f"vs-snapshot-{name}.json" for name in sides}

@@ -20,6 +20,8 @@ test_faust_compat.py exercises every function here):
 - Seeks counted per topic-partition (`seek`, `perform_seek`), so a batch handed on before
   a seek of its partition is known to be overtaken: the worker seeks an input partition
   back to its checkpoint when the fetch position does not follow it (agents/worker/app.py).
+  A seek runs on the aiokafka consumer's own thread (`_seek`): Faust's runs it on the
+  caller's, racing that thread's reading of the fetched records.
 - One partition's database of a table store: Faust's table API takes the partition
   from the current event, which a timer or a batch agent does not have.
 - A table's persisted changelog offset, set only once a checkpoint's records are in
@@ -48,6 +50,13 @@ from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 from mode import Service
+
+
+async def _aiokafka_seek(
+    thread: aiokafka_driver.AIOKafkaConsumerThread, tp: TP, offset: int
+) -> None:
+    """`AIOKafkaConsumerThread.seek`, run on that thread's event loop by `call_thread`."""
+    thread.seek(tp, offset)
 
 
 @dataclass(slots=True, frozen=True)
@@ -100,6 +109,17 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         self._sought([partition])
         await super().seek(partition, offset)
         self._sought([partition])
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        """Mirrors `ThreadDelegateConsumer._seek` (faust/transport/consumer.py), which calls
+        `AIOKafkaConsumerThread.seek` from the event loop's thread: aiokafka's `seek` drops
+        the partition's fetched records (`Fetcher.seek_to`) while the consumer's own thread
+        may be reading them (`Fetcher.fetched_records` looks each partition up after listing
+        them), and a KeyError there stopped a worker that a stall seek raced. So the seek
+        runs on the consumer's thread, through `call_thread`, as Faust's own `seek_wait`
+        does."""
+        thread = self._thread
+        await thread.call_thread(_aiokafka_seek, thread, partition, offset)
 
     async def perform_seek(self) -> None:
         """`Consumer.perform_seek` (every assigned partition to its committed offset), counted

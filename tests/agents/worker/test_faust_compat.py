@@ -179,6 +179,31 @@ def test_seeks_are_counted_per_partition_before_and_after(app: GrowthApp) -> Non
     assert made.read_offset(A0) == 7
 
 
+def test_a_seek_runs_on_the_consumer_thread(app: GrowthApp) -> None:
+    """aiokafka's seek drops fetched records that the consumer's thread may be reading: it
+    must run there (through `call_thread`), never on the caller's loop."""
+    made, _ = consumer(app)
+    calls: list[tuple[str, Any]] = []
+
+    class Thread:
+        on_thread = False
+
+        def seek(self, partition: TP, offset: int) -> None:
+            calls.append(("seek on the consumer thread" if self.on_thread else "seek", offset))
+
+        async def call_thread(self, fun: Any, *args: Any) -> Any:
+            self.on_thread = True
+            try:
+                return await fun(*args)
+            finally:
+                self.on_thread = False
+
+    made._thread = Thread()  # type: ignore[assignment]
+    asyncio.run(made.seek(A0, 7))
+    assert calls == [("seek on the consumer thread", 7)]
+    assert (made.read_offset(A0), made.seeks(A0)) == (7, 2)
+
+
 def test_perform_seek_counts_every_assigned_partition(app: GrowthApp) -> None:
     made, _ = consumer(app)
 
